@@ -1,0 +1,435 @@
+"""Walk content/, split front matter from the body, validate it -> Items and PlainPages.
+
+Front matter is YAML 1.2 (ruamel.yaml), not PyYAML's YAML 1.1: `NO` stays the text "NO", `12:30`
+stays a text, and a value of the wrong type is an error naming its line, never a silent change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import re
+import time
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frontmatter.default_handlers import YAMLHandler
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from slugify import slugify
+
+from .config import ACCESS, Config
+from .errors import Problems, did_you_mean
+from .gating import resolve_access
+from .model import SECTIONS, TYPE_OF_SECTION, Item, PlainPage
+
+ITEM_KEYS = ("title", "personas", "phase", "type", "access", "summary", "date", "updated",
+             "draft", "slug", "topics", "cover", "download", "teaser", "featured")
+PAGE_KEYS = ("title", "summary", "slug", "draft")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Pages may not take a slug the hub itself uses for its own pages.
+RESERVED_SLUGS = frozenset({*SECTIONS.values(), "personas", "phases", "topics", "matrix",
+                            "unlocked", "static", "search", "feeds", "pagefind", "_hubgen",
+                            "thanks", "preview"})
+IGNORED = re.compile(r"^(\.|_|~)|(~|\.swp|\.swx|\.tmp|\.bak)$")
+
+
+def make_slug(text: str) -> str:
+    """Lower-case ASCII slug; Norwegian and Danish letters transliterated (æ→ae, ø→o, å→a)."""
+    return str(slugify(text, replacements=[["æ", "ae"], ["Æ", "ae"], ["ø", "o"], ["Ø", "o"],
+                                           ["å", "a"], ["Å", "a"]]))
+
+
+class _Constructor(RoundTripConstructor):
+    """Dates stay text here and are parsed by the validator, which can name the line."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+
+
+@functools.cache
+def _yaml() -> YAML:
+    # Round-trip mode keeps each key's line; it reads YAML 1.2 unless a file says otherwise.
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+class _Yaml12Handler(YAMLHandler):
+    """python-frontmatter's splitter, with a YAML 1.2 loader."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return _yaml().load(fm)
+
+
+HANDLER = _Yaml12Handler()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A content file split into front matter and body, with line numbers kept."""
+
+    path: Path
+    meta: dict[str, Any]
+    lines: dict[str, int]  # key -> line in the file
+    body: str
+    body_line: int
+
+
+def today(config: Config) -> dt.date:
+    """Today in the hub's time zone; SOURCE_DATE_EPOCH fixes it for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = float(epoch) if epoch and epoch.isdigit() else time.time()
+    return dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(config.timezone)).date()
+
+
+def read_source(path: Path, problems: Problems) -> Source | None:
+    """Split one file; on any problem record it and return None."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        problems.error(path, f"not UTF-8 text (byte {exc.start})", line,
+                       "save the file as UTF-8 in your editor")
+        return None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not HANDLER.detect(text):
+        problems.error(path, "no front matter", 1,
+                       "the file must start with a line '---', then title, personas and phase, "
+                       "then another '---'")
+        return None
+    try:
+        fm, body = HANDLER.split(text)
+    except ValueError:
+        problems.error(path, "front matter is not closed", 1,
+                       "add a line '---' after the last front matter key")
+        return None
+    try:
+        data = HANDLER.load(fm)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = (exc.problem or "invalid YAML").strip()
+        problems.error(path, f"invalid front matter: {problem}", line,
+                       "check the indentation, and put quotes around values containing ': '")
+        return None
+    except YAMLError as exc:
+        problems.error(path, f"invalid front matter: {exc}", 1)
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.error(path, "front matter must be 'key: value' lines", 2)
+        return None
+    lines = {str(k): data.lc.key(k)[0] + 1 for k in data}  # type: ignore[attr-defined]
+    body_line = fm.count("\n") + 2
+    return Source(path, {str(k): _plain(v) for k, v in data.items()}, lines, body, body_line)
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's round-trip containers -> plain Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+class _Check:
+    """Type checks for one file's front matter; every failure is recorded, not raised."""
+
+    def __init__(self, src: Source, problems: Problems) -> None:
+        self.src, self.problems = src, problems
+
+    def line(self, key: str) -> int:
+        return self.src.lines.get(key, 1)
+
+    def error(self, key: str, message: str, hint: str | None = None) -> None:
+        self.problems.error(self.src.path, message, self.line(key), hint)
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.src.meta.get(key)
+        if value is None:
+            if required:
+                self.problems.error(self.src.path, f"missing '{key}' in the front matter", 2,
+                                    f"add a line '{key}: …'")
+            return None
+        if isinstance(value, bool | int | float | dt.date):
+            self.error(key, f"'{key}' must be text, not {type(value).__name__} {value!r}",
+                       f"put the value in quotes: {key}: \"{value}\"")
+            return None
+        if not isinstance(value, str):
+            self.error(key, f"'{key}' must be text")
+            return None
+        if required and not value.strip():
+            self.error(key, f"'{key}' is empty")
+            return None
+        return value.strip()
+
+    def texts(self, key: str, required: bool = False) -> list[str]:
+        value = self.src.meta.get(key)
+        if value is None:
+            if required:
+                self.problems.error(self.src.path, f"missing '{key}' in the front matter", 2,
+                                    f"add a line '{key}: [...]'")
+            return []
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for entry in items:
+            if isinstance(entry, str) and entry.strip():
+                out.append(entry.strip())
+            else:
+                self.error(key, f"'{key}' must be a list of texts; {entry!r} is not one",
+                           f"write {key}: [first, second]")
+        if required and not out and not isinstance(value, list | str):
+            return []
+        if required and not out:
+            self.error(key, f"'{key}' is empty", f"name at least one in {key}")
+        return out
+
+    def boolean(self, key: str) -> bool:
+        value = self.src.meta.get(key, False)
+        if not isinstance(value, bool):
+            self.error(key, f"'{key}' must be true or false, not {value!r}")
+            return False
+        return value
+
+    def date(self, key: str, tz: str) -> dt.date | None:
+        value = self.src.meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                return value.astimezone(zoneinfo.ZoneInfo(tz)).date()
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            try:
+                moment = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                if moment.tzinfo is not None:
+                    moment = moment.astimezone(zoneinfo.ZoneInfo(tz))
+                return moment.date()
+        self.error(key, f"'{key}' must be a date like 2026-03-02, not {value!r}")
+        return None
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        value = self.text(key)
+        if value is not None and value not in choices:
+            self.error(key, f"'{key}' must be one of {', '.join(choices)}, not {value!r}",
+                       did_you_mean(value, choices))
+            return None
+        return value
+
+    def unknown_keys(self, known: tuple[str, ...]) -> None:
+        for key in self.src.meta:
+            if key not in known:
+                self.error(key, f"unknown front matter key '{key}'", did_you_mean(key, known))
+
+    def beside(self, key: str) -> tuple[str | None, Path | None]:
+        """A file named in `key` that must sit beside the content file."""
+        name = self.text(key)
+        if name is None:
+            return None, None
+        if "/" in name or "\\" in name or name.startswith("."):
+            self.error(key, f"'{key}' must name a file beside {self.src.path.name}, not {name!r}",
+                       "put the file in the same folder and give only its name")
+            return None, None
+        target = self.src.path.parent / name
+        if not target.is_file():
+            self.error(key, f"'{key}' file {name!r} not found beside {self.src.path.name}",
+                       "check the spelling, or add the file to the same folder")
+            return None, None
+        return name, target
+
+
+def _default_slug(path: Path) -> str:
+    stem = path.parent.name if path.name == "index.md" else path.stem
+    return make_slug(stem)
+
+
+def _slug(check: _Check, path: Path) -> str | None:
+    given = check.text("slug")
+    if given is None:
+        slug = _default_slug(path)
+        if not slug:
+            check.problems.error(path, "cannot make a slug from the file name", 1,
+                                 "add 'slug: some-name' to the front matter")
+            return None
+        return slug
+    if not SLUG_RE.match(given):
+        check.error("slug", f"slug {given!r} must be lower-case ASCII letters, digits and '-'"
+                    " (no '/', '..' or spaces)", f"try slug: {make_slug(given) or 'my-item'}")
+        return None
+    return given
+
+
+def content_files(root: Path) -> list[Path]:
+    """Markdown files under content/, sorted so every build sees the same order."""
+    base = root / "content"
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not IGNORED.search(d))
+        found.extend(Path(dirpath) / f for f in filenames
+                     if f.endswith(".md") and not IGNORED.search(f))
+    return sorted(found)
+
+
+def load_item(src: Source, section: str, config: Config, problems: Problems) -> Item | None:
+    check = _Check(src, problems)
+    before = len(problems.errors)
+    check.unknown_keys(ITEM_KEYS)
+    title = check.text("title", required=True)
+    type_ = check.choice("type", tuple(SECTIONS)) or TYPE_OF_SECTION[section]
+    personas = _keys(check, "personas", config.persona_keys, allow_all=True)
+    phases = _keys(check, "phase", config.phase_keys, allow_all=False)
+    access = check.choice("access", ACCESS)
+    topics = [t for t in check.texts("topics")]
+    slug = _slug(check, src.path)
+    teaser = src.meta.get("teaser")
+    if teaser is not None and (not isinstance(teaser, int) or isinstance(teaser, bool)
+                               or teaser < 0):
+        check.error("teaser", f"'teaser' must be a whole number of paragraphs, not {teaser!r}")
+        teaser = None
+    cover, _ = check.beside("cover")
+    download, _ = check.beside("download")
+    item_date = check.date("date", config.timezone)
+    updated = check.date("updated", config.timezone)
+    draft = check.boolean("draft")
+    featured = check.boolean("featured")
+    summary = check.text("summary") or ""
+    if len(problems.errors) > before or title is None or slug is None:
+        return None
+    return Item(
+        source=Path(problems.rel(src.path)),
+        type=type_,  # type: ignore[arg-type]
+        slug=slug,
+        title=title,
+        summary=summary,
+        personas=tuple(personas),
+        phases=tuple(phases),
+        access=resolve_access(access, phases, type_, config),
+        body=src.body,
+        body_line=src.body_line,
+        date=item_date,
+        updated=updated,
+        draft=draft,
+        topics=_unique_topics(check, topics),
+        cover=cover,
+        download=download,
+        teaser=teaser,
+        assets=_assets(src.path),
+        featured=featured,
+    )
+
+
+def _unique_topics(check: _Check, labels: list[str]) -> tuple[str, ...]:
+    """Topics deduplicated by slug, so 'ECDIS' and 'ecdis' are one topic."""
+    out: dict[str, str] = {}
+    for label in labels:
+        slug = make_slug(label)
+        if not slug:
+            check.error("topics", f"topic {label!r} has no letters or digits to make a page of")
+            continue
+        out.setdefault(slug, label)
+    return tuple(out.values())
+
+
+def _keys(check: _Check, key: str, known: tuple[str, ...], allow_all: bool) -> list[str]:
+    """Persona or phase keys, validated against hub.toml, in hub.toml's order."""
+    given = check.texts(key, required=True)
+    if allow_all and given == ["all"]:
+        return list(known)
+    noun = "persona" if key == "personas" else "phase"
+    for value in given:
+        if value not in known:
+            check.error(key, f"unknown {noun} '{value}'", did_you_mean(value, known))
+    return [k for k in known if k in given]
+
+
+def _assets(path: Path) -> tuple[Path, ...]:
+    """Files that travel with an item: everything beside an index.md, or the named files."""
+    if path.name != "index.md":
+        return ()
+    return tuple(sorted(p for p in path.parent.iterdir()
+                        if p.is_file() and p.suffix != ".md" and not IGNORED.search(p.name)))
+
+
+def load_page(src: Source, problems: Problems) -> PlainPage | None:
+    check = _Check(src, problems)
+    before = len(problems.errors)
+    check.unknown_keys(PAGE_KEYS)
+    title = check.text("title", required=True)
+    slug = _slug(check, src.path)
+    if slug in RESERVED_SLUGS:
+        check.error("slug", f"the page slug '{slug}' is taken by the hub's own pages",
+                    "rename the file or set another 'slug:'")
+    summary = check.text("summary") or ""
+    if check.boolean("draft"):
+        return None
+    if len(problems.errors) > before or title is None or slug is None:
+        return None
+    return PlainPage(Path(problems.rel(src.path)), slug, title, summary, src.body, src.body_line,
+                     _assets(src.path))
+
+
+def load_content(config: Config, problems: Problems) -> tuple[list[Item], list[PlainPage]]:
+    """Every item and page under content/; problems recorded, bad files left out."""
+    root = config.root
+    items: list[Item] = []
+    pages: list[PlainPage] = []
+    if not (root / "content").is_dir():
+        problems.error(root / "content", "no content/ folder", hint="create content/articles/")
+        return items, pages
+    for path in content_files(root):
+        parts = path.relative_to(root / "content").parts
+        section = parts[0] if len(parts) > 1 else ""
+        if section != "pages" and section not in TYPE_OF_SECTION:
+            problems.error(path, f"'{section or path.name}' is not a content folder",
+                           hint="put items in content/articles, ebooks, checklists or pages")
+            continue
+        depth_ok = len(parts) == 2 or (len(parts) == 3 and parts[2] == "index.md")
+        if not depth_ok:
+            problems.error(path, "too deep: an item is content/<section>/<name>.md or "
+                           "content/<section>/<name>/index.md")
+            continue
+        src = read_source(path, problems)
+        if src is None:
+            continue
+        if section == "pages":
+            page = load_page(src, problems)
+            if page is not None:
+                pages.append(page)
+        else:
+            item = load_item(src, section, config, problems)
+            if item is not None:
+                items.append(item)
+    _check_unique(items, pages, problems, root)
+    return items, pages
+
+
+def _check_unique(items: list[Item], pages: list[PlainPage], problems: Problems,
+                  root: Path) -> None:
+    seen: dict[str, Path] = {}
+    entries: list[Item | PlainPage] = [*items, *pages]
+    for entry in entries:
+        url = entry.url
+        if url in seen:
+            problems.error(root / entry.source, f"two files publish {url}: this one and "
+                           f"{seen[url].as_posix()}", 1, "rename one of them or set another 'slug:'")
+        else:
+            seen[url] = entry.source

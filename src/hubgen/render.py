@@ -1,0 +1,250 @@
+"""Hub -> the pages of the site, as (path, bytes). Nothing here writes to disk.
+
+Item pages depend on the item, its rendered body and the few cards they link to; hub pages depend on
+the listing they show. Keeping each page a function of its inputs is what the cache and the
+parallel renderer (build.py) rely on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .config import Config
+from .forms import form_view
+from .gating import Gate
+from .markdown import Rendered, html_to_text
+from .model import Hub, Item, PlainPage
+from .seo import Feed, PageMeta, item_jsonld, site_jsonld
+from .theme import StaticFile
+from .views import ItemView, Views, cell_url
+
+WORDS_PER_MINUTE = 200
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the built site. `public` is False under /unlocked/."""
+
+    path: str  # relative, posix, e.g. "articles/x/index.html"
+    data: bytes
+    public: bool = True
+
+
+@dataclass
+class Site:
+    """One build's inputs for rendering (read-only once made)."""
+
+    config: Config
+    hub: Hub
+    gate: Gate
+    env: jinja2.Environment
+    views: Views
+    statics: dict[str, StaticFile]
+    rendered: dict[str, Rendered]
+    consent_version: str
+    preview: bool = False
+    feeds: tuple[Feed, ...] = field(default=())
+
+    def page(self, template: str, meta: PageMeta, **context: Any) -> bytes:
+        globals_ = {
+            "site": self.config, "personas": tuple(self.views.personas.values()),
+            "phases": tuple(self.views.phases.values()), "sections": self.views.sections,
+            "topics": self.hub.topics,
+        }
+        if not meta.feeds:
+            meta = replace(meta, feeds=self.feeds)
+        text = self.env.get_template(template).render(page=meta, **globals_, **context)
+        return text.encode("utf-8")
+
+    def meta(self, title: str, url: str, kind: str, description: str = "",
+             **extra: Any) -> PageMeta:
+        return PageMeta(title=title, description=description or self.config.description,
+                        url=url, canonical=self.config.absolute(url), kind=kind, **extra)
+
+
+def index_path(url: str) -> str:
+    """'/articles/x/' -> 'articles/x/index.html'."""
+    return (url.strip("/") + "/index.html").lstrip("/")
+
+
+def _item_view(site: Site, item: Item, unlocked: bool) -> ItemView:
+    rendered = site.rendered[item.id]
+    full = unlocked or not item.gated
+    words = len(html_to_text(rendered.html).split())
+    base = (unlocked and site.gate.unlocked_url(item)) or item.url
+    show_download = item.download is not None and full
+    return replace(
+        site.views.card(item),
+        reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        headings=rendered.headings,
+        body_html=Markup(rendered.html if full else rendered.teaser_html),
+        download_url=base + item.download if show_download and item.download else None,
+        download_name=item.download if show_download else None,
+    )
+
+
+def item_pages(site: Site, item: Item) -> Iterator[Output]:
+    """The public page of an item, and for a gated one its unlocked page; with their files."""
+    config, gate = site.config, site.gate
+    rendered = site.rendered[item.id]
+    teaser_text = html_to_text(rendered.teaser_html)
+    og_image = config.absolute(item.url + item.cover) if item.cover else None
+    public = _item_view(site, item, unlocked=False)
+    form = None
+    if item.gated:
+        unlock = gate.unlocked_url(item) if gate.mode == "soft" else None
+        form = form_view(config, item.id, config.absolute(item.url), site.consent_version,
+                         site.env.globals["t"]("role_other"), unlock)  # type: ignore[operator]
+    meta = site.meta(item.title, item.url, "item", item.summary, og_image=og_image,
+                     og_type="article", jsonld=item_jsonld(config, item, teaser_text))
+    context = {"item": public, "unlocked": False, "form": form,
+               "next_steps": site.views.next_steps(item)}
+    yield Output(index_path(item.url), site.page(f"{item.type}.html", meta, **context))
+    public_files = set(_referenced(rendered.teaser_html if item.gated else rendered.html))
+    if item.cover:
+        public_files.add(item.cover)
+    if item.download and not item.gated:
+        public_files.add(item.download)
+    yield from _files(site, item, item.url, public_files, public=True)
+    if not item.gated:
+        return
+    unlocked_url = gate.unlocked_url(item)
+    full = _item_view(site, item, unlocked=True)
+    meta = site.meta(item.title, unlocked_url, "unlocked", item.summary, noindex=True,
+                     og_type="article")
+    context = {"item": full, "unlocked": True, "form": None,
+               "next_steps": site.views.next_steps(item)}
+    yield Output(index_path(unlocked_url), site.page(f"{item.type}.html", meta, **context),
+                 public=False)
+    everything = {p.name for p in item.assets}
+    if item.download:
+        everything.add(item.download)
+    yield from _files(site, item, unlocked_url, everything - {item.cover}, public=False)
+
+
+def _referenced(fragment: str) -> list[str]:
+    """Relative file names an HTML fragment links to (images beside an index.md)."""
+    return re.findall(r'(?:src|href)="([^":/#?]+)"', fragment)
+
+
+def _files(site: Site, item: Item, url: str, names: set[str],
+           public: bool) -> Iterator[Output]:
+    source_dir = site.config.root / item.source.parent
+    for name in sorted(n for n in names if n):
+        path = source_dir / name
+        if path.is_file():
+            yield Output(url.strip("/") + "/" + name, path.read_bytes(), public=public)
+
+
+def paginate(site: Site, items: Sequence[Item], url: str) -> Iterator[tuple[str, tuple[ItemView, ...], Any]]:
+    """(url, cards, pagination) per page of a listing; page 1 lives at `url` itself."""
+    size = site.config.page_size
+    pages = max(1, math.ceil(len(items) / size))
+    urls = [url if n == 1 else f"{url}page/{n}/" for n in range(1, pages + 1)]
+    for n in range(1, pages + 1):
+        chunk = site.views.cards(items[(n - 1) * size: n * size])
+        pagination = None
+        if pages > 1:
+            pagination = Pagination(n, pages, urls[n - 2] if n > 1 else None,
+                                    urls[n] if n < pages else None, tuple(urls))
+        yield urls[n - 1], chunk, pagination
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    pages: int
+    prev_url: str | None
+    next_url: str | None
+    page_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Listing:
+    title: str
+    intro: str
+    kind: str
+    items: tuple[ItemView, ...]
+    pagination: Pagination | None
+    filters: Any
+
+
+def listing_pages(site: Site, kind: str, title: str, intro: str, items: Sequence[Item],
+                  url: str, filters: Any, **extra: Any) -> Iterator[Output]:
+    for page_url, cards, pagination in paginate(site, items, url):
+        meta = site.meta(title, page_url, "list", intro,
+                         prev_url=pagination.prev_url if pagination else None,
+                         next_url=pagination.next_url if pagination else None)
+        listing = Listing(title, intro, kind, cards, pagination, filters)
+        yield Output(index_path(page_url), site.page("list.html", meta, listing=listing, **extra))
+
+
+def hub_pages(site: Site) -> Iterator[Output]:
+    """Home, the type, persona, phase, cell and topic listings, and the matrix."""
+    views, hub, t = site.views, site.hub, site.views.t
+    yield from home_page(site)
+    for section in views.sections:
+        yield from listing_pages(site, "section", section.label, "", hub.by_type(section.type),
+                                 section.url, views.filters(type_=section.type))
+    for persona in views.personas.values():
+        yield from listing_pages(
+            site, "persona", persona.label, persona.description, hub.by_persona(persona.key),
+            persona.url, views.filters(persona=persona.key), journey=views.journey(persona.key))
+        for phase in views.phases.values():
+            title = t("cell_title", persona=persona.label, phase=phase.label)
+            items = views.cell_items.get((persona.key, phase.key), [])
+            yield from listing_pages(site, "cell", title, "", items,
+                                     cell_url(persona.key, phase.key),
+                                     views.filters(persona=persona.key, phase=phase.key))
+    for phase in views.phases.values():
+        yield from listing_pages(site, "phase", phase.label, phase.description,
+                                 hub.by_phase(phase.key), phase.url,
+                                 views.filters(phase=phase.key))
+    for topic in hub.topics:
+        yield from listing_pages(site, "topic", topic.label, "",
+                                 views.topic_items.get(topic.slug, []), topic.url,
+                                 views.filters(topic=topic.slug))
+    meta = site.meta(t("matrix"), "/matrix/", "matrix", t("matrix_intro"))
+    matrix = {"phases": tuple(views.phases.values()), "rows": views.matrix()}
+    yield Output("matrix/index.html", site.page("matrix.html", meta, matrix=matrix))
+
+
+def home_page(site: Site) -> Iterator[Output]:
+    views, hub, config = site.views, site.hub, site.config
+    featured = [i for i in hub.items if i.featured or i.id in config.featured]
+    latest = [{"phase": phase, "items": views.cards(hub.by_phase(phase.key)[:3])}
+              for phase in views.phases.values()]
+    meta = site.meta(config.title, "/", "home", jsonld=site_jsonld(config))
+    yield Output("index.html", site.page(
+        "home.html", meta, featured=views.cards(featured[:6]), latest_by_phase=latest,
+        filters=views.filters(), all_items=views.cards(hub.items)))
+
+
+def plain_pages(site: Site, pages: Sequence[PlainPage], rendered: dict[str, str]) -> Iterator[Output]:
+    for page in pages:
+        meta = site.meta(page.title, page.url, "page", page.summary)
+        yield Output(index_path(page.url),
+                     site.page("page.html", meta, content=Markup(rendered[page.url])))
+        for asset in page.assets:
+            yield Output(page.url.strip("/") + "/" + asset.name, asset.read_bytes())
+
+
+def special_pages(site: Site) -> Iterator[Output]:
+    t = site.views.t
+    meta = site.meta(t("not_found_title"), "/404.html", "404", noindex=True)
+    yield Output("404.html", site.page("404.html", meta))
+    meta = site.meta(t("thanks_title"), "/thanks/", "thanks", noindex=True)
+    result = {"ok": True, "message": t("form_success"), "unlock_url": None, "back_url": "/"}
+    yield Output("thanks/index.html", site.page("thanks.html", meta, result=result))
+
+
+def static_outputs(statics: dict[str, StaticFile]) -> Iterator[Output]:
+    for static in statics.values():
+        yield Output(static.url.lstrip("/"), static.source.read_bytes())

@@ -1,0 +1,158 @@
+"""Themes: where templates, static files and messages come from, and the Jinja environment.
+
+A theme name is looked up in the hub's own themes/ first, then among the themes that ship with
+hubgen; the default theme is always last in the chain, so a hub's theme may override one template,
+one static file or one message and inherit the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from babel.dates import format_date as babel_format_date
+
+from .config import LANGUAGES, Config
+from .errors import Problems
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def builtin_themes_dir() -> Path:
+    """Installed wheel: hubgen/themes; editable checkout: the repo's themes/ folder."""
+    packaged = _PACKAGE / "themes"
+    return packaged if packaged.is_dir() else _PACKAGE.parent.parent / "themes"
+
+
+def theme_chain(config: Config, problems: Problems) -> list[Path]:
+    """Theme folders, most specific first, ending with the built-in default."""
+    chain: list[Path] = []
+    for base in (config.root / "themes", builtin_themes_dir()):
+        candidate = base / config.theme
+        if candidate.is_dir() and candidate.resolve() not in [c.resolve() for c in chain]:
+            chain.append(candidate)
+            break
+    if not chain:
+        problems.error(config.root / "hub.toml", f"theme '{config.theme}' not found",
+                       hint=f"create themes/{config.theme}/templates/ or use theme = \"default\"")
+    default = builtin_themes_dir() / "default"
+    if default.resolve() not in [c.resolve() for c in chain]:
+        chain.append(default)
+    return chain
+
+
+@dataclass(frozen=True)
+class Messages:
+    """The theme's message catalogue in the hub's language, with hub.toml [strings] on top."""
+
+    language: str
+    table: dict[str, str]
+
+    def __call__(self, key: str, /, **kwargs: Any) -> str:
+        try:
+            text = self.table[key]
+        except KeyError:
+            raise KeyError(f"no message '{key}' in the theme's messages.toml") from None
+        return text.format(**kwargs) if kwargs else text
+
+
+def load_messages(chain: list[Path], config: Config, problems: Problems) -> Messages:
+    table: dict[str, str] = {}
+    for theme in reversed(chain):  # default first, then overrides
+        path = theme / "messages.toml"
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problems.error(path, f"invalid message catalogue: {exc}")
+            continue
+        for key, texts in data.items():
+            if isinstance(texts, dict) and isinstance(texts.get(config.language), str):
+                table[key] = texts[config.language]
+            elif isinstance(texts, dict) and not set(texts) <= set(LANGUAGES):
+                problems.error(path, f"message '{key}' has unknown languages",
+                               hint=f"use {', '.join(LANGUAGES)}")
+    for key, text in config.strings.items():
+        if key not in table:
+            problems.error(config.root / "hub.toml", f"[strings] overrides unknown message '{key}'",
+                           hint="see the keys in themes/default/messages.toml")
+        table[key] = text
+    return Messages(config.language, table)
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    name: str  # path inside static/, e.g. "hub.css"
+    source: Path
+    url: str  # fingerprinted site path, e.g. "/static/hub.1a2b3c4d5e.css"
+
+
+def static_files(chain: list[Path]) -> dict[str, StaticFile]:
+    """Every static file of the chain (most specific wins), fingerprinted by content hash."""
+    found: dict[str, Path] = {}
+    for theme in reversed(chain):
+        base = theme / "static"
+        if base.is_dir():
+            for path in sorted(base.rglob("*")):
+                if path.is_file():
+                    found[path.relative_to(base).as_posix()] = path
+    out = {}
+    for name, path in sorted(found.items()):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        stem, dot, ext = name.rpartition(".")
+        hashed = f"{stem}.{digest}.{ext}" if dot else f"{name}.{digest}"
+        out[name] = StaticFile(name, path, f"/static/{hashed}")
+    return out
+
+
+def base_path(config: Config) -> str:
+    """The path part of base_url without its trailing slash ('' at a domain's root)."""
+    return urlsplit(config.base_url).path.rstrip("/")
+
+
+def make_environment(
+    chain: list[Path], config: Config, messages: Messages, statics: dict[str, StaticFile],
+    preview: bool,
+) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(t / "templates") for t in chain]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    prefix = base_path(config)
+
+    def url(path: str) -> str:
+        return prefix + path if path.startswith("/") else path
+
+    def asset(name: str) -> str:
+        try:
+            return url(statics[name].url)
+        except KeyError:
+            raise KeyError(f"no static file '{name}' in the theme") from None
+
+    env.globals.update(
+        t=messages,
+        url=url,
+        asset=asset,
+        format_date=date_formatter(config.language),
+        preview=preview,
+    )
+    return env
+
+
+def date_formatter(language: str) -> Callable[[dt.date | None], str]:
+    def format_date(value: dt.date | None) -> str:
+        return "" if value is None else str(babel_format_date(value, "long", locale=language))
+
+    return format_date
