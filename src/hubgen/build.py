@@ -66,6 +66,7 @@ class BuildResult:
     hub: Hub
     gate: Gate
     outputs: list[Output] = field(default_factory=list)
+    rendered: dict[str, Rendered] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     written: int = 0
@@ -134,7 +135,9 @@ def render_bodies(loaded: Loaded) -> tuple[dict[str, Rendered], dict[str, str]]:
     return items, pages
 
 
-def render_site(loaded: Loaded, preview: bool, stages: Stages) -> list[Output]:
+def render_site(
+    loaded: Loaded, preview: bool, stages: Stages
+) -> tuple[list[Output], dict[str, Rendered]]:
     config, hub, problems = loaded.config, loaded.hub, loaded.problems
     with stages.stage("theme"):
         chain = theme_chain(config, problems)
@@ -162,7 +165,7 @@ def render_site(loaded: Loaded, preview: bool, stages: Stages) -> list[Output]:
         outputs.append(sitemap(config, hub, outputs))
         outputs.extend([robots(config), headers(),
                         manifest(config, _message(messages, "form_withdraw"))])
-    return outputs
+    return outputs, rendered
 
 
 def _message(messages: Messages, key: str) -> str:
@@ -200,10 +203,10 @@ def build(options: BuildOptions) -> BuildResult:
     check_target(options.out_dir, options.root)
     stages = Stages()
     loaded = load(options, stages)
-    outputs = render_site(loaded, options.preview, stages)
+    outputs, rendered = render_site(loaded, options.preview, stages)
     with stages.stage("write"):
         written = write_site(options.out_dir, outputs)
-    return BuildResult(loaded.config, loaded.hub, loaded.gate, outputs,
+    return BuildResult(loaded.config, loaded.hub, loaded.gate, outputs, rendered,
                        loaded.problems.warnings, stages.timings, written)
 
 

@@ -1,18 +1,29 @@
-"""`hubgen check`: the build pipeline stopped before writing, plus audits of what it would write."""
+"""`hubgen check`: the build pipeline into a scratch folder, then audits of what it wrote.
+
+Nothing in the hub's output/ is touched. The audits: the no-leak rule over every public file, and
+the consent-form lint.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
-from .build import BuildOptions, Stages, load, render_site
+from .audit import audit_files, lint_form, read_tree, secrets_of
+from .build import BuildOptions, build
 from .errors import BuildFailed, Problem
 
 
 def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> list[Problem]:
-    """Every problem a build would hit, and the audits' findings; nothing is written."""
-    try:
-        loaded = load(BuildOptions(root=root, base_url=base_url, dev=dev))
-        render_site(loaded, preview=False, stages=Stages())
-    except BuildFailed as failed:
-        return failed.problems
-    return loaded.problems.sorted()
+    """Every problem a build would hit, then the audits' findings; sorted, warnings included."""
+    with tempfile.TemporaryDirectory(prefix="hubgen-check-") as scratch:
+        out = Path(scratch) / "site"
+        try:
+            result = build(BuildOptions(root=root, out=out, base_url=base_url, dev=dev))
+        except BuildFailed as failed:
+            return failed.problems
+        files = read_tree(out)
+        secrets = secrets_of(result.config, result.gate, result.hub.items, result.rendered)
+        problems = [*result.warnings, *audit_files(files, secrets),
+                    *lint_form(result.config, files)]
+    return sorted(problems, key=lambda p: (p.warning, p.path, p.line or 0, p.message))

@@ -179,7 +179,7 @@ class _Reader:
                     self.path,
                     f"[{name}] {key} = {value!r} is not one of: {', '.join(kind)}",
                     line,
-                    did_you_mean(str(value), kind),
+                    did_you_mean(str(value), kind, list_known=False),
                 )
                 return default
             return value

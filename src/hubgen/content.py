@@ -20,6 +20,7 @@ from frontmatter.default_handlers import YAMLHandler
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
 from slugify import slugify
 
 from .config import ACCESS, Config
@@ -137,8 +138,14 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, bool | ScalarBoolean):  # int subclasses: test them first
+        return bool(value)
     if isinstance(value, str):
         return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     return value
 
 
@@ -231,7 +238,7 @@ class _Check:
         value = self.text(key)
         if value is not None and value not in choices:
             self.error(key, f"'{key}' must be one of {', '.join(choices)}, not {value!r}",
-                       did_you_mean(value, choices))
+                       did_you_mean(value, choices, list_known=False))
             return None
         return value
 

@@ -117,12 +117,12 @@ class BuildFailed(HubgenError):
         return [str(p) for p in self.problems]
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """The closest known key to a misspelt one, as a hint, or None."""
+def did_you_mean(word: str, choices: Iterable[str], list_known: bool = True) -> str | None:
+    """The closest known key to a misspelt one, as a hint; else the known keys, or None."""
     options = list(choices)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
-    if options:
+    if options and list_known:
         return "known: " + ", ".join(options)
     return None

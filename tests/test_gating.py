@@ -1,0 +1,142 @@
+"""Gated items: tokens, what the public page holds, and the no-leak audit catching real leaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import HUB_TOML, item
+
+from hubgen.build import BuildOptions, build, load
+from hubgen.check import run_check
+from hubgen.errors import BuildFailed
+from hubgen.gating import DEV_SECRET, Gate
+
+SENTINEL = "Sentinelsetningen om hemmelige marginer skal aldri vises offentlig"
+TEASER = "Denne innledningen er offentlig og forteller hva e-boken handler om"
+BODY = f"""\
+{TEASER}.
+
+<!-- more -->
+
+## Hva du lærer
+
+{SENTINEL}.
+
+En annen lukket setning med nok ord til at revisjonen ser etter den.
+"""
+
+
+def gated_hub(make_hub, toml: str = HUB_TOML, extra: dict[str, str | bytes] | None = None):
+    files: dict[str, str | bytes] = {
+        "content/ebooks/guide.md": item("Guiden", BODY, phase="late", download="guide.pdf",
+                                        summary="Kort om guiden."),
+        "content/ebooks/guide.pdf": b"%PDF-1.4 secret bytes of the download\n",
+        "content/articles/open.md": item("Åpen artikkel", "Et åpent avsnitt med mange nok ord i."),
+    }
+    files.update(extra or {})
+    return make_hub(toml=toml, files=files)
+
+
+def public_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+            if p.is_file() and not p.relative_to(out).as_posix().startswith("unlocked/")}
+
+
+def test_token_is_stable_secret_dependent_and_per_item(make_hub) -> None:
+    hub = gated_hub(make_hub)
+    loaded = load(BuildOptions(root=hub.root))
+    (guide,) = [i for i in loaded.hub.items if i.gated]
+    a, b = Gate("soft", "s1", False), Gate("soft", "s2", False)
+    assert a.token(guide) == Gate("soft", "s1", False).token(guide)
+    assert a.token(guide) != b.token(guide)
+    assert len(a.token(guide)) == 32
+    assert a.unlocked_url(guide) == f"/unlocked/{a.token(guide)}/guide/"
+
+
+def test_public_page_holds_teaser_and_headings_not_body_or_download(make_hub) -> None:
+    hub = gated_hub(make_hub)
+    result = build(BuildOptions(root=hub.root))
+    page = hub.page("/ebooks/guide/")
+    text = page.get_text(" ")
+    assert TEASER in text
+    assert "Hva du lærer" in text  # an e-book's headings are public: "what you will learn"
+    assert SENTINEL not in text
+    for name, data in public_files(hub.root / "output").items():
+        assert SENTINEL.encode() not in data, name
+        assert b"guide.pdf" not in data, name
+        assert b"secret bytes of the download" not in data, name
+    unlocked = result.gate.unlocked_url(next(i for i in result.hub.items if i.gated))
+    full = (hub.root / "output" / unlocked.strip("/") / "index.html").read_text("utf-8")
+    assert SENTINEL in full
+    assert 'content="noindex' in full
+    assert (hub.root / "output" / unlocked.strip("/") / "guide.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_check_passes_on_a_clean_hub(make_hub) -> None:
+    hub = gated_hub(make_hub)
+    problems = run_check(hub.root)
+    assert [p for p in problems if not p.warning] == []
+
+
+def test_check_names_a_page_that_copies_gated_text(make_hub) -> None:
+    hub = gated_hub(make_hub, extra={
+        "content/pages/kopi.md": f"---\ntitle: Kopi\n---\n\nSitat: {SENTINEL}.\n"})
+    errors = [str(p) for p in run_check(hub.root) if not p.warning]
+    assert errors == [
+        "kopi/index.html: holds gated text of content/ebooks/guide.md: "
+        f"\"{SENTINEL.casefold()}.\""]
+
+
+def test_check_names_a_public_link_to_the_gated_download(make_hub) -> None:
+    hub = gated_hub(make_hub, extra={
+        "content/articles/lenke.md": item("Lenke", "Last ned [her](/ebooks/guide/guide.pdf).")})
+    errors = [str(p) for p in run_check(hub.root) if not p.warning]
+    assert errors == ["articles/lenke/index.html: names the gated download 'guide.pdf' of "
+                      "content/ebooks/guide.md"]
+
+
+def test_strict_mode_keeps_the_token_out_and_check_finds_a_planted_one(make_hub, monkeypatch) -> None:
+    toml = HUB_TOML.replace('by_phase = { late = "gated" }',
+                            'by_phase = { late = "gated" }\nmode = "strict"')
+    monkeypatch.setenv("HUBGEN_GATE_SECRET", "a-long-test-secret")
+    hub = gated_hub(make_hub, toml=toml)
+    result = build(BuildOptions(root=hub.root))
+    token = result.gate.token(next(i for i in result.hub.items if i.gated))
+    for name, data in public_files(hub.root / "output").items():
+        assert token.encode() not in data, name
+    assert [p for p in run_check(hub.root) if not p.warning] == []
+    hub.write("content/pages/lekk.md", f"---\ntitle: Lekk\n---\n\nSe /unlocked/{token}/guide/\n")
+    errors = [str(p) for p in run_check(hub.root) if not p.warning]
+    assert errors == ["lekk/index.html: holds the unlock token of content/ebooks/guide.md "
+                      "(strict mode)"]
+
+
+def test_strict_mode_without_secret_fails_unless_dev(make_hub, monkeypatch) -> None:
+    monkeypatch.delenv("HUBGEN_GATE_SECRET", raising=False)
+    toml = HUB_TOML.replace('by_phase = { late = "gated" }',
+                            'by_phase = { late = "gated" }\nmode = "strict"')
+    hub = gated_hub(make_hub, toml=toml)
+    with pytest.raises(BuildFailed) as failed:
+        build(BuildOptions(root=hub.root))
+    assert [str(p) for p in failed.value.problems] == [
+        "hub.toml: gating mode is strict but $HUBGEN_GATE_SECRET is not set (export "
+        "HUBGEN_GATE_SECRET=<a long random text> (keep it in CI's secrets), or pass --dev for a "
+        "local build with a public development secret)"]
+    result = build(BuildOptions(root=hub.root, dev=True))
+    assert result.gate.secret == DEV_SECRET
+
+
+def test_required_consent_warns_with_the_gdpr_rule(make_hub) -> None:
+    hub = gated_hub(make_hub, toml=HUB_TOML.replace('text = "Send meg nyhetsbrevet."',
+                                                    'text = "Send meg nyhetsbrevet."\nrequired = true'))
+    warnings = [str(p) for p in run_check(hub.root) if p.warning]
+    assert any("GDPR art. 7(4)" in w and "newsletter" in w for w in warnings)
+
+
+def test_missing_privacy_page_is_an_error(make_hub) -> None:
+    hub = gated_hub(make_hub)
+    (hub.root / "content/pages/personvern.md").unlink()
+    errors = [str(p) for p in run_check(hub.root) if not p.warning]
+    assert errors == ["hub.toml: privacy_url /personvern/ is not a page of this site (add "
+                      "content/pages/personvern.md or fix [forms] privacy_url)"]
