@@ -8,26 +8,32 @@ reported together.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import jinja2
 
+from .cache import VERSION_SALT, Cache, digest, open_cache
 from .config import Config, load_config
 from .content import load_content, today
 from .errors import BuildFailed, Problem, Problems
 from .forms import consent_version
 from .gating import Gate, make_gate
 from .hub import build_hub
-from .markdown import Rendered, render_markdown
-from .model import Hub
+from .markdown import RENDER_VERSION, Rendered, render_markdown
+from .model import Hub, Item
+from .parallel import parallel_map
 from .publish import feed_list, feeds, headers, manifest, robots, sitemap
 from .render import (
     Output,
+    Page,
+    PageJob,
     Site,
     hub_pages,
     item_pages,
@@ -41,9 +47,12 @@ from .theme import (
     make_environment,
     static_files,
     theme_chain,
+    theme_fingerprint,
 )
 from .views import Views
 from .writer import check_target, write_site
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,9 @@ class BuildOptions:
     base_url: str | None = None
     dev: bool = False  # allow the public development secret in strict mode
     preview: bool = False  # `hubgen serve`: banners on drafts and scheduled items
+    jobs: int | None = None  # worker processes; None: one per core
+    cache: bool = True  # use and update the cache in .hubgen/
+    reuse_pages: bool = True  # take unchanged pages from the previous output (off for check)
 
     @property
     def out_dir(self) -> Path:
@@ -106,13 +118,14 @@ class Loaded:
     problems: Problems
 
 
-def load(options: BuildOptions, stages: Stages | None = None) -> Loaded:
+def load(options: BuildOptions, stages: Stages | None = None,
+         cache: Cache | None = None) -> Loaded:
     """Read and validate everything; raises BuildFailed with every problem found."""
     stages = stages or Stages()
     with stages.stage("load"):
         config = load_config(options.root, options.base_url)
         problems = Problems(options.root)
-        items, pages = load_content(config, problems)
+        items, pages = load_content(config, problems, cache)
     with stages.stage("validate"):
         gate = make_gate(config, problems, dev=options.dev)
         hub = build_hub(config, items, pages, today(config), options.drafts, problems)
@@ -120,23 +133,36 @@ def load(options: BuildOptions, stages: Stages | None = None) -> Loaded:
     return Loaded(config, hub, gate, problems)
 
 
-def render_bodies(loaded: Loaded) -> tuple[dict[str, Rendered], dict[str, str]]:
-    """Markdown of every item and page -> HTML (the expensive, pure step)."""
+def _teaser(config: Config, item: Item) -> int:
+    return item.teaser if item.teaser is not None else config.gating["teaser_paragraphs"]
+
+
+def _render_body(args: tuple[str, int, bool]) -> Rendered:
+    return render_markdown(*args)
+
+
+def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
+                  ) -> tuple[dict[str, Rendered], dict[str, str]]:
+    """Markdown of every item and page -> HTML: the expensive, pure step; cached and parallel."""
     config = loaded.config
-    default_teaser = config.gating["teaser_paragraphs"]
-    items = {
-        item.id: render_markdown(
-            item.body, item.teaser if item.teaser is not None else default_teaser,
-            config.sanitize)
-        for item in loaded.hub.items
-    }
-    pages = {page.url: render_markdown(page.body, 0, config.sanitize).html
-             for page in loaded.hub.pages}
+    wanted: dict[str, tuple[str, int, bool]] = {
+        item.id: (item.body, _teaser(config, item), config.sanitize) for item in loaded.hub.items}
+    wanted.update({page.url: (page.body, 0, config.sanitize) for page in loaded.hub.pages})
+    keys = {name: digest(RENDER_VERSION, VERSION_SALT, repr(args)) for name, args in wanted.items()}
+    known = cache.get_many("markdown", keys.values())
+    missing = [name for name in wanted if keys[name] not in known]
+    fresh = parallel_map(_render_body, [wanted[name] for name in missing], jobs)
+    cache.put_many("markdown", {keys[n]: r.to_json() for n, r in zip(missing, fresh, strict=True)})
+    cache.prune("markdown", keys.values())
+    done = dict(zip(missing, fresh, strict=True))
+    rendered = {name: done.get(name) or Rendered.from_json(known[keys[name]]) for name in wanted}
+    items = {item.id: rendered[item.id] for item in loaded.hub.items}
+    pages = {page.url: rendered[page.url].html for page in loaded.hub.pages}
     return items, pages
 
 
 def render_site(
-    loaded: Loaded, preview: bool, stages: Stages
+    loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache
 ) -> tuple[list[Output], dict[str, Rendered]]:
     config, hub, problems = loaded.config, loaded.hub, loaded.problems
     with stages.stage("theme"):
@@ -144,20 +170,25 @@ def render_site(
         messages = load_messages(chain, config, problems)
         statics = static_files(chain)
         problems.raise_if_errors()
-        env = make_environment(chain, config, messages, statics, preview)
+        env = make_environment(chain, config, messages, statics, options.preview)
     with stages.stage("markdown"):
-        rendered, page_html = render_bodies(loaded)
+        rendered, page_html = render_bodies(loaded, cache, options.jobs)
     with stages.stage("templates"):
         version = consent_version(config, _message(messages, "form_withdraw"))
         views = Views(config, hub, messages)
-        site = Site(config, hub, loaded.gate, env, views, statics, rendered, version, preview,
-                    feed_list(config, hub, messages))
-        outputs = _guard_templates(problems, lambda: [
+        site = Site(config, hub, loaded.gate, env, views, statics, rendered, version,
+                    options.preview, feed_list(config, hub, messages))
+        planned = _guard_templates(problems, lambda: [
             *(out for item in hub.items for out in item_pages(site, item)),
             *hub_pages(site),
             *plain_pages(site, hub.pages, page_html),
             *special_pages(site),
         ])
+        problems.raise_if_errors()
+        fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(chain, messages),
+                             repr(sorted((k, v.url) for k, v in statics.items())))
+        outputs = _guard_templates(problems, lambda: render_pages(
+            site, planned, fingerprint, cache, options))
         problems.raise_if_errors()
     with stages.stage("publish"):
         outputs.extend(static_outputs(statics))
@@ -168,11 +199,72 @@ def render_site(
     return outputs, rendered
 
 
+def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cache: Cache,
+                 options: BuildOptions) -> list[Output]:
+    """Pages whose inputs did not change are taken from the previous output; the rest render.
+
+    A page's key hashes everything it is made from: the template chain, the config, the messages
+    and its own context (items, cards, listings, links). Equal keys mean equal bytes.
+    """
+    state_kind = "page:" + str(options.out_dir.resolve())
+    pages = [p for p in planned if isinstance(p, Page)]
+    keys = {p.path: digest(fingerprint, repr(p.job)) for p in pages}
+    remember = cache.enabled and options.reuse_pages
+    previous = cache.get_many(state_kind, keys) if remember else {}
+    out_dir = options.out_dir
+    todo: list[Page] = []
+    reused: dict[str, Output] = {}
+    for page in pages:
+        before = previous.get(page.path)
+        old_file = out_dir / page.path
+        if before and before["key"] == keys[page.path] and _same_size(old_file, before["size"]):
+            reused[page.path] = Output(page.path, None, page.public, reuse=old_file)
+        else:
+            todo.append(page)
+    bodies = parallel_map(functools.partial(_render_one, site), [p.job for p in todo],
+                          options.jobs)
+    failures = [b for b in bodies if isinstance(b, Problem)]
+    if failures:
+        raise BuildFailed(sorted(set(failures), key=str))
+    fresh = {p.path: Output(p.path, data, p.public) for p, data in zip(todo, bodies, strict=True)
+             if isinstance(data, bytes)}
+    state = {p.path: previous[p.path] if p.path in reused else
+             {"key": keys[p.path], "size": len(fresh[p.path].data or b"")} for p in pages}
+    if remember:
+        cache.replace_kind(state_kind, state)
+    return [
+        fresh.get(p.path) or reused[p.path] if isinstance(p, Page) else p for p in planned
+    ]
+
+
+def _render_one(site: Site, job: PageJob) -> bytes | Problem:
+    """Render one page; in a worker process, a template mistake comes back as a Problem."""
+    try:
+        return site.render(job)
+    except jinja2.TemplateSyntaxError as exc:
+        return Problem(exc.filename or exc.name or job.template,
+                       f"template error: {exc.message}", exc.lineno)
+    except jinja2.TemplateNotFound as exc:
+        return Problem(job.template, f"template not found: {exc.name}",
+                       hint="add it to your theme or remove the reference")
+    except (jinja2.UndefinedError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        where, line = _template_frame(exc)
+        return Problem(where, f"template error: {exc}", line,
+                       "a template uses a name the renderer does not provide (docs/themes.md)")
+
+
+def _same_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
 def _message(messages: Messages, key: str) -> str:
     return messages.table.get(key, "")
 
 
-def _guard_templates(problems: Problems, render: Callable[[], list[Output]]) -> list[Output]:
+def _guard_templates(problems: Problems, render: Callable[[], list[T]]) -> list[T]:
     """Template mistakes become problems naming the template and its line."""
     try:
         return render()
@@ -183,29 +275,39 @@ def _guard_templates(problems: Problems, render: Callable[[], list[Output]]) -> 
         problems.error("themes", f"template not found: {exc.name}",
                        hint="add it to your theme or remove the reference")
     except (jinja2.UndefinedError, KeyError, TypeError, AttributeError) as exc:
-        problems.error("themes", f"template error: {exc}", _template_line(exc),
+        where, line = _template_frame(exc)
+        problems.error(where, f"template error: {exc}", line,
                        "a template uses a name the renderer does not provide (docs/themes.md)")
+    except BuildFailed as failed:
+        for p in failed.problems:
+            problems.error(p.path, p.message, p.line, p.hint)
     return []
 
 
-def _template_line(exc: BaseException) -> int | None:
+def _template_frame(exc: BaseException) -> tuple[str, int | None]:
+    """The innermost template frame of a traceback: (file, line)."""
     tb = exc.__traceback__
-    line = None
+    where: tuple[str, int | None] = ("themes", None)
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(".html"):
-            line = tb.tb_lineno
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt")):
+            where = (filename, tb.tb_lineno)
         tb = tb.tb_next
-    return line
+    return where
 
 
 def build(options: BuildOptions) -> BuildResult:
     """Build the hub into options.out_dir; the previous output stays if anything fails."""
     check_target(options.out_dir, options.root)
     stages = Stages()
-    loaded = load(options, stages)
-    outputs, rendered = render_site(loaded, options.preview, stages)
-    with stages.stage("write"):
-        written = write_site(options.out_dir, outputs)
+    cache = open_cache(options.root, options.cache)
+    try:
+        loaded = load(options, stages, cache)
+        outputs, rendered = render_site(loaded, options, stages, cache)
+        with stages.stage("write"):
+            written = write_site(options.out_dir, outputs)
+    finally:
+        cache.close()
     return BuildResult(loaded.config, loaded.hub, loaded.gate, outputs, rendered,
                        loaded.problems.warnings, stages.timings, written)
 

@@ -19,7 +19,8 @@ def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> lis
     with tempfile.TemporaryDirectory(prefix="hubgen-check-") as scratch:
         out = Path(scratch) / "site"
         try:
-            result = build(BuildOptions(root=root, out=out, base_url=base_url, dev=dev))
+            result = build(BuildOptions(root=root, out=out, base_url=base_url, dev=dev,
+                                        reuse_pages=False))
         except BuildFailed as failed:
             return failed.problems
         files = read_tree(out)

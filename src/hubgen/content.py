@@ -23,6 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 from slugify import slugify
 
+from .cache import Cache, digest
 from .config import ACCESS, Config
 from .errors import Problems, did_you_mean
 from .gating import resolve_access
@@ -89,12 +90,13 @@ def today(config: Config) -> dt.date:
     return dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(config.timezone)).date()
 
 
-def read_source(path: Path, problems: Problems) -> Source | None:
+def read_source(path: Path, problems: Problems, raw: bytes | None = None) -> Source | None:
     """Split one file; on any problem record it and return None."""
+    raw = path.read_bytes() if raw is None else raw
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         problems.error(path, f"not UTF-8 text (byte {exc.start})", line,
                        "save the file as UTF-8 in your editor")
         return None
@@ -394,7 +396,32 @@ def load_page(src: Source, problems: Problems) -> PlainPage | None:
                      _assets(src.path))
 
 
-def load_content(config: Config, problems: Problems) -> tuple[list[Item], list[PlainPage]]:
+def _cached_sources(paths: list[Path], problems: Problems,
+                    cache: Cache | None) -> dict[Path, Source | None]:
+    """Parse every file, taking unchanged ones (same bytes) from the cache."""
+    raw = {path: path.read_bytes() for path in paths}
+    keys = {path: digest("source", data) for path, data in raw.items()}
+    known = cache.get_many("source", keys.values()) if cache else {}
+    parsed: dict[Path, Source | None] = {}
+    fresh: dict[str, Any] = {}
+    for path in paths:
+        hit = known.get(keys[path])
+        if hit is not None:
+            parsed[path] = Source(path, hit["meta"], hit["lines"], hit["body"], hit["body_line"])
+            continue
+        src = read_source(path, problems, raw[path])
+        parsed[path] = src
+        if src is not None:
+            fresh[keys[path]] = {"meta": src.meta, "lines": src.lines, "body": src.body,
+                                 "body_line": src.body_line}
+    if cache:
+        cache.put_many("source", fresh)
+        cache.prune("source", keys.values())
+    return parsed
+
+
+def load_content(config: Config, problems: Problems,
+                 cache: Cache | None = None) -> tuple[list[Item], list[PlainPage]]:
     """Every item and page under content/; problems recorded, bad files left out."""
     root = config.root
     items: list[Item] = []
@@ -402,6 +429,7 @@ def load_content(config: Config, problems: Problems) -> tuple[list[Item], list[P
     if not (root / "content").is_dir():
         problems.error(root / "content", "no content/ folder", hint="create content/articles/")
         return items, pages
+    paths = []
     for path in content_files(root):
         parts = path.relative_to(root / "content").parts
         section = parts[0] if len(parts) > 1 else ""
@@ -414,7 +442,11 @@ def load_content(config: Config, problems: Problems) -> tuple[list[Item], list[P
             problems.error(path, "too deep: an item is content/<section>/<name>.md or "
                            "content/<section>/<name>/index.md")
             continue
-        src = read_source(path, problems)
+        paths.append(path)
+    sources = _cached_sources(paths, problems, cache)
+    for path in paths:
+        section = path.relative_to(root / "content").parts[0]
+        src = sources[path]
         if src is None:
             continue
         if section == "pages":

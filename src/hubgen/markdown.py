@@ -11,6 +11,7 @@ import html
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Any
 
 import markdown
 import nh3
@@ -54,6 +55,16 @@ class Rendered:
     teaser_html: str  # what a gated item shows publicly (its first blocks)
     rest_html: str  # the body after the teaser: never in a public file of a gated item
     headings: tuple[Heading, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"html": self.html, "teaser": self.teaser_html, "rest": self.rest_html,
+                "headings": [[h.level, h.text, h.anchor] for h in self.headings]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rendered:
+        return cls(data["html"], data["teaser"], data["rest"],
+                   tuple(Heading(int(level), text, anchor)
+                         for level, text, anchor in data["headings"]))
 
 
 class _TaskLists(Treeprocessor):

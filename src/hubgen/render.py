@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -23,17 +24,36 @@ from .markdown import Rendered, html_to_text
 from .model import Hub, Item, PlainPage
 from .seo import Feed, PageMeta, item_jsonld, site_jsonld
 from .theme import StaticFile
-from .views import ItemView, Views, cell_url
+from .views import FormResult, ItemView, JourneyStep, Matrix, Views, cell_url
 
 WORDS_PER_MINUTE = 200
 
 
 @dataclass(frozen=True)
 class Output:
-    """One file of the built site. `public` is False under /unlocked/."""
+    """One file of the built site. `public` is False under /unlocked/.
+
+    `data` is None for a page taken unchanged from the previous build (`reuse` names that file).
+    """
 
     path: str  # relative, posix, e.g. "articles/x/index.html"
-    data: bytes
+    data: bytes | None
+    public: bool = True
+    reuse: Path | None = None
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """A page still to render: its template and its whole context (globals excepted)."""
+
+    template: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    job: PageJob
     public: bool = True
 
 
@@ -52,16 +72,22 @@ class Site:
     preview: bool = False
     feeds: tuple[Feed, ...] = field(default=())
 
-    def page(self, template: str, meta: PageMeta, **context: Any) -> bytes:
-        globals_ = {
+    def page(self, template: str, meta: PageMeta, **context: Any) -> PageJob:
+        if not meta.feeds:
+            meta = replace(meta, feeds=self.feeds)
+        return PageJob(template, {"page": meta, **context})
+
+    def globals(self) -> dict[str, Any]:
+        """What every template sees besides its page's context (docs/themes.md)."""
+        return {
             "site": self.config, "personas": tuple(self.views.personas.values()),
             "phases": tuple(self.views.phases.values()), "sections": self.views.sections,
             "topics": self.hub.topics,
         }
-        if not meta.feeds:
-            meta = replace(meta, feeds=self.feeds)
-        text = self.env.get_template(template).render(page=meta, **globals_, **context)
-        return text.encode("utf-8")
+
+    def render(self, job: PageJob) -> bytes:
+        template = self.env.get_template(job.template)
+        return template.render(**self.globals(), **job.context).encode("utf-8")
 
     def meta(self, title: str, url: str, kind: str, description: str = "",
              **extra: Any) -> PageMeta:
@@ -90,7 +116,7 @@ def _item_view(site: Site, item: Item, unlocked: bool) -> ItemView:
     )
 
 
-def item_pages(site: Site, item: Item) -> Iterator[Output]:
+def item_pages(site: Site, item: Item) -> Iterator[Output | Page]:
     """The public page of an item, and for a gated one its unlocked page; with their files."""
     config, gate = site.config, site.gate
     rendered = site.rendered[item.id]
@@ -106,7 +132,7 @@ def item_pages(site: Site, item: Item) -> Iterator[Output]:
                      og_type="article", jsonld=item_jsonld(config, item, teaser_text))
     context = {"item": public, "unlocked": False, "form": form,
                "next_steps": site.views.next_steps(item)}
-    yield Output(index_path(item.url), site.page(f"{item.type}.html", meta, **context))
+    yield Page(index_path(item.url), site.page(f"{item.type}.html", meta, **context))
     public_files = set(_referenced(rendered.teaser_html if item.gated else rendered.html))
     if item.cover:
         public_files.add(item.cover)
@@ -121,7 +147,7 @@ def item_pages(site: Site, item: Item) -> Iterator[Output]:
                      og_type="article")
     context = {"item": full, "unlocked": True, "form": None,
                "next_steps": site.views.next_steps(item)}
-    yield Output(index_path(unlocked_url), site.page(f"{item.type}.html", meta, **context),
+    yield Page(index_path(unlocked_url), site.page(f"{item.type}.html", meta, **context),
                  public=False)
     everything = {p.name for p in item.assets}
     if item.download:
@@ -135,7 +161,7 @@ def _referenced(fragment: str) -> list[str]:
 
 
 def _files(site: Site, item: Item, url: str, names: set[str],
-           public: bool) -> Iterator[Output]:
+           public: bool) -> Iterator[Output | Page]:
     source_dir = site.config.root / item.source.parent
     for name in sorted(n for n in names if n):
         path = source_dir / name
@@ -177,16 +203,16 @@ class Listing:
 
 
 def listing_pages(site: Site, kind: str, title: str, intro: str, items: Sequence[Item],
-                  url: str, filters: Any, **extra: Any) -> Iterator[Output]:
+                  url: str, filters: Any, **extra: Any) -> Iterator[Output | Page]:
     for page_url, cards, pagination in paginate(site, items, url):
         meta = site.meta(title, page_url, "list", intro,
                          prev_url=pagination.prev_url if pagination else None,
                          next_url=pagination.next_url if pagination else None)
         listing = Listing(title, intro, kind, cards, pagination, filters)
-        yield Output(index_path(page_url), site.page("list.html", meta, listing=listing, **extra))
+        yield Page(index_path(page_url), site.page("list.html", meta, listing=listing, **extra))
 
 
-def hub_pages(site: Site) -> Iterator[Output]:
+def hub_pages(site: Site) -> Iterator[Output | Page]:
     """Home, the type, persona, phase, cell and topic listings, and the matrix."""
     views, hub, t = site.views, site.hub, site.views.t
     yield from home_page(site)
@@ -212,37 +238,37 @@ def hub_pages(site: Site) -> Iterator[Output]:
                                  views.topic_items.get(topic.slug, []), topic.url,
                                  views.filters(topic=topic.slug))
     meta = site.meta(t("matrix"), "/matrix/", "matrix", t("matrix_intro"))
-    matrix = {"phases": tuple(views.phases.values()), "rows": views.matrix()}
-    yield Output("matrix/index.html", site.page("matrix.html", meta, matrix=matrix))
+    matrix = Matrix(tuple(views.phases.values()), views.matrix())
+    yield Page("matrix/index.html", site.page("matrix.html", meta, matrix=matrix))
 
 
-def home_page(site: Site) -> Iterator[Output]:
+def home_page(site: Site) -> Iterator[Output | Page]:
     views, hub, config = site.views, site.hub, site.config
     featured = [i for i in hub.items if i.featured or i.id in config.featured]
-    latest = [{"phase": phase, "items": views.cards(hub.by_phase(phase.key)[:3])}
-              for phase in views.phases.values()]
+    latest = [JourneyStep(phase, views.cards(hub.by_phase(phase.key)[:3]),
+                          not hub.by_phase(phase.key)) for phase in views.phases.values()]
     meta = site.meta(config.title, "/", "home", jsonld=site_jsonld(config))
-    yield Output("index.html", site.page(
+    yield Page("index.html", site.page(
         "home.html", meta, featured=views.cards(featured[:6]), latest_by_phase=latest,
         filters=views.filters(), all_items=views.cards(hub.items)))
 
 
-def plain_pages(site: Site, pages: Sequence[PlainPage], rendered: dict[str, str]) -> Iterator[Output]:
+def plain_pages(site: Site, pages: Sequence[PlainPage], rendered: dict[str, str]) -> Iterator[Output | Page]:
     for page in pages:
         meta = site.meta(page.title, page.url, "page", page.summary)
-        yield Output(index_path(page.url),
-                     site.page("page.html", meta, content=Markup(rendered[page.url])))
+        yield Page(index_path(page.url),
+                   site.page("page.html", meta, content=Markup(rendered[page.url])))
         for asset in page.assets:
             yield Output(page.url.strip("/") + "/" + asset.name, asset.read_bytes())
 
 
-def special_pages(site: Site) -> Iterator[Output]:
+def special_pages(site: Site) -> Iterator[Output | Page]:
     t = site.views.t
     meta = site.meta(t("not_found_title"), "/404.html", "404", noindex=True)
-    yield Output("404.html", site.page("404.html", meta))
+    yield Page("404.html", site.page("404.html", meta))
     meta = site.meta(t("thanks_title"), "/thanks/", "thanks", noindex=True)
-    result = {"ok": True, "message": t("form_success"), "unlock_url": None, "back_url": "/"}
-    yield Output("thanks/index.html", site.page("thanks.html", meta, result=result))
+    result = FormResult(ok=True, message=t("form_success"), unlock_url=None, back_url="/")
+    yield Page("thanks/index.html", site.page("thanks.html", meta, result=result))
 
 
 def static_outputs(statics: dict[str, StaticFile]) -> Iterator[Output]:

@@ -113,6 +113,19 @@ def static_files(chain: list[Path]) -> dict[str, StaticFile]:
     return out
 
 
+def theme_fingerprint(chain: list[Path], messages: Messages) -> str:
+    """A hash of every template and of the messages in use: any edit changes it."""
+    h = hashlib.sha256()
+    for theme in chain:
+        base = theme / "templates"
+        for path in sorted(base.rglob("*")) if base.is_dir() else ():
+            if path.is_file():
+                h.update(path.relative_to(base).as_posix().encode() + b"\0")
+                h.update(path.read_bytes() + b"\0")
+    h.update(repr(sorted(messages.table.items())).encode())
+    return h.hexdigest()
+
+
 def base_path(config: Config) -> str:
     """The path part of base_url without its trailing slash ('' at a domain's root)."""
     return urlsplit(config.base_url).path.rstrip("/")

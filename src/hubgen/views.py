@@ -100,6 +100,22 @@ class JourneyStep:
     empty: bool
 
 
+@dataclass(frozen=True)
+class Matrix:
+    phases: tuple[PhaseView, ...]
+    rows: tuple[MatrixRow, ...]
+
+
+@dataclass(frozen=True)
+class FormResult:
+    """The no-JavaScript result page after a form POST."""
+
+    ok: bool
+    message: str
+    unlock_url: str | None
+    back_url: str
+
+
 def cell_url(persona: str, phase: str) -> str:
     return f"/personas/{persona}/{phase}/"
 

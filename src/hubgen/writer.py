@@ -1,8 +1,10 @@
 """The only code that writes the built site.
 
-The whole site is written into a fresh folder beside the target, then swapped in with renames, so a
+The whole site is laid out in a fresh folder beside the target, then swapped in with renames, so a
 failed build (or one interrupted half-way) leaves the previous output exactly as it was, and a
-server never sees a half-written site.
+server never sees a half-written site. A file whose bytes did not change is not written again: the
+new folder gets a hard link to the previous file (same inode, same modification time), so a
+rebuild with no change writes no file data and deploy tools that compare times see no change.
 """
 
 from __future__ import annotations
@@ -34,8 +36,25 @@ def _safe_relative(path: str) -> PurePosixPath:
     return rel
 
 
+def _unchanged(previous: Path, data: bytes) -> bool:
+    try:
+        if previous.stat().st_size != len(data):
+            return False
+        return previous.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _link_or_copy(previous: Path, target: Path) -> None:
+    try:
+        os.link(previous, target)
+    except OSError:  # another file system, or links not supported
+        shutil.copy2(previous, target)
+
+
 def write_site(out: Path, outputs: Iterable[Output]) -> int:
-    """Write every output into a fresh folder, then swap it in; returns the number of files."""
+    """Lay out every output in a fresh folder, then swap it in; returns how many files were
+    written (files kept from the previous build are linked, not counted)."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.new-{os.getpid()}"
@@ -45,11 +64,22 @@ def write_site(out: Path, outputs: Iterable[Output]) -> int:
     count = 0
     try:
         staging.mkdir()
+        made: set[Path] = set()
         for output in outputs:
-            target = staging.joinpath(*_safe_relative(output.path).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(output.data)
-            count += 1
+            rel = _safe_relative(output.path)
+            target = staging.joinpath(*rel.parts)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            previous = out.joinpath(*rel.parts)
+            if output.data is None:
+                assert output.reuse is not None, output.path
+                _link_or_copy(output.reuse, target)
+            elif _unchanged(previous, output.data):
+                _link_or_copy(previous, target)
+            else:
+                target.write_bytes(output.data)
+                count += 1
         if out.exists():
             out.rename(retired)
         staging.rename(out)

@@ -1,0 +1,130 @@
+"""The persistent build cache under the hub's .hubgen/ folder (safe to delete at any time).
+
+Three kinds of entries, each keyed by a hash of everything that goes into it, so a stale entry is
+never found rather than having to be invalidated:
+
+- `source`: a content file's parsed front matter and body, keyed by the file's bytes;
+- `markdown`: a rendered body, keyed by its Markdown, teaser, options and hubgen's version;
+- `page`: the fingerprint of everything a built page was made from (template chain, config,
+  messages, its context), with the hash of the bytes it produced. A page whose fingerprint is
+  unchanged is taken from the previous output instead of being rendered again.
+
+The cache is an optimisation only: with `--no-cache`, or after deleting .hubgen/, the build gives
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+SCHEMA = 1
+
+
+def digest(*parts: str | bytes) -> str:
+    """A stable hash of several parts (length-prefixed, so ('ab','c') != ('a','bc'))."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+class Cache:
+    """A small key-value store in SQLite; `Cache(None)` is a cache that never hits."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA:
+                self._db.execute("DROP TABLE IF EXISTS entries")
+                self._db.execute(f"PRAGMA user_version={SCHEMA}")
+            self._db.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, "
+                             "value TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID")
+            self._db.commit()
+        except sqlite3.DatabaseError:
+            # A corrupt cache must never fail a build: start afresh.
+            self._reset(path)
+
+    def _reset(self, path: Path) -> None:
+        if self._db is not None:
+            self._db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute(f"PRAGMA user_version={SCHEMA}")
+        self._db.execute("CREATE TABLE entries (kind TEXT, key TEXT, value TEXT, "
+                         "PRIMARY KEY (kind, key)) WITHOUT ROWID")
+        self._db.commit()
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Any]:
+        if self._db is None:
+            return {}
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})",
+                [kind, *chunk])
+            found.update((key, json.loads(value)) for key, value in rows)
+        return found
+
+    def put_many(self, kind: str, entries: dict[str, Any]) -> None:
+        if self._db is None or not entries:
+            return
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)",
+                [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in
+                 entries.items()])
+
+    def replace_kind(self, kind: str, entries: dict[str, Any]) -> None:
+        """Make `kind` hold exactly these entries (for state that mirrors the last build)."""
+        if self._db is None:
+            return
+        with self._db:
+            self._db.execute("DELETE FROM entries WHERE kind = ?", (kind,))
+        self.put_many(kind, entries)
+
+    def prune(self, kind: str, keep: Iterable[str]) -> None:
+        """Drop entries of `kind` not used by this build, so the cache does not grow forever."""
+        if self._db is None:
+            return
+        with self._db:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM keep")
+            self._db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", [(k,) for k in keep])
+            self._db.execute("DELETE FROM entries WHERE kind = ? AND key NOT IN "
+                             "(SELECT key FROM keep)", (kind,))
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def open_cache(root: Path, enabled: bool) -> Cache:
+    return Cache(root / ".hubgen" / "cache.sqlite" if enabled else None)
+
+
+VERSION_SALT = __version__
