@@ -13,11 +13,9 @@ SQLite in WAL mode easily takes a content hub's submission rate.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import logging
-import re
 import sqlite3
 import threading
 import time
@@ -32,9 +30,9 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from . import leads
 from .build import BuildOptions, load
-from .config import LANGUAGES, Config
+from .config import Config
 from .errors import Problems
-from .forms import HONEYPOT, OTHER_ROLE, consent_texts, consent_version
+from .forms import HONEYPOT, consent_version
 from .gating import Gate
 from .model import Item
 from .theme import Messages, base_path, load_messages, theme_chain
@@ -45,10 +43,6 @@ MAX_BODY = 16 * 1024
 _DRAIN_LIMIT = 1024 * 1024  # read (and drop) an oversized body up to this, so the 413 arrives
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
-MAX_TEXT = 2048  # item_url and consent_version: longer is not a real page's value
-FORM_ERROR = "form"  # the errors key of problems that belong to no one field
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$")
 _ANY_PORT = ":*"
 
 
@@ -59,9 +53,7 @@ class HubState:
     config: Config
     gate: Gate
     items: Mapping[str, Item]  # by item.id, drafts included (the preview shows them)
-    roles: frozenset[str]
     version: str
-    texts: tuple[Mapping[str, str], ...]
     messages: Messages
 
     def unlock_url(self, item: Item | None) -> str | None:
@@ -83,9 +75,8 @@ def load_state(root: Path) -> HubState:
     problems.raise_if_errors()
     return HubState(
         config=config, gate=loaded.gate, items={i.id: i for i in loaded.hub.items},
-        roles=frozenset((*config.persona_keys, OTHER_ROLE)),
         version=consent_version(config, messages.table.get("form_withdraw", "")),
-        texts=tuple(consent_texts(config)), messages=messages)
+        messages=messages)
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ def _json_reply(status: str, data: Mapping[str, Any], headers: Iterable[tuple[st
     return Reply(status, [("Content-Type", "application/json; charset=utf-8"), *headers], body)
 
 
-def _failure(status: str, key: str = "error_generic", field: str = FORM_ERROR) -> Reply:
+def _failure(status: str, key: str = "error_generic", field: str = leads.FORM_ERROR) -> Reply:
     return _json_reply(status, {"ok": False, "errors": {field: key}})
 
 
@@ -120,6 +111,7 @@ class CollectorApp:
         self.root, self.db_path = root, db_path
         self._extra_origins = tuple(o.rstrip("/").lower() for o in allowed_origins or ())
         self._local = threading.local()
+        self._lock = threading.Lock()
         self.state = load_state(root)
         self.honeypot_hits = 0  # discarded bot submissions since start (also logged)
         conn = leads.connect(db_path, create=True)
@@ -193,11 +185,14 @@ class CollectorApp:
     def _submit(self, state: HubState, raw: Mapping[str, Any], from_form: bool) -> Reply:
         try:
             if _filled(raw.get(HONEYPOT)):
-                self.honeypot_hits += 1
+                with self._lock:
+                    self.honeypot_hits += 1
                 log.warning("honeypot field filled: submission discarded (%d so far)",
                             self.honeypot_hits)
                 return _success(state, None, raw, from_form)
-            record, errors = validate(state, raw, from_form, time.time())
+            record, errors = leads.validate(
+                raw, config=state.config, item_ids=state.items.keys(), version=state.version,
+                from_form=from_form, now=time.time())
         except Exception:  # input we did not foresee must still get a 4xx, never a 500
             log.exception("unreadable submission")
             return _failure("400 Bad Request")
@@ -250,6 +245,10 @@ def _drain(environ: WSGIEnvironment) -> None:
         if not chunk:
             break
         left -= len(chunk)
+
+
+def _filled(value: Any) -> bool:
+    return bool(value.strip()) if isinstance(value, str) else bool(value)
 
 
 def _success(state: HubState, item: Item | None, raw: Mapping[str, Any], from_form: bool) -> Reply:

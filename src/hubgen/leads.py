@@ -1,7 +1,8 @@
-"""The local collector's store: one SQLite file of consent-form submissions, its export and erasure.
+"""Leads of the local collector: a submission checked into a :class:`Record`, the SQLite file that
+keeps them, its export and erasure.
 
-The collector (collector.py) writes through :func:`connect`, :func:`ensure_schema` and
-:func:`insert`; `hubgen leads export` and `hubgen leads forget` read and erase through
+The collector (collector.py) checks with :func:`validate` and writes through :func:`connect`,
+:func:`ensure_schema` and :func:`insert`; `hubgen leads export` and `hubgen leads forget` use
 :func:`export` and :func:`forget`. A record holds only what the form asks for (docs/submission.md):
 no IP address, no user agent, no cookie.
 """
@@ -9,15 +10,19 @@ no IP address, no user agent, no cookie.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .config import LANGUAGES, Config
 from .errors import HubgenError, UsageError
+from .forms import OTHER_ROLE, consent_texts
 
 SCHEMA_VERSION = 1  # kept in `PRAGMA user_version`; 0 means a new, empty file
 BUSY_MS = 5000  # how long a writer waits for another one before giving up
@@ -47,6 +52,11 @@ CREATE INDEX submissions_email ON submissions (email COLLATE NOCASE);
 # item_url and e-mail come from the visitor, so CSV cells that start so get a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+MAX_TEXT = 2048  # item_url and consent_version: longer is no real page's value
+FORM_ERROR = "form"  # the errors key of a problem that belongs to no one field
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$")
+
 
 @dataclass(frozen=True)
 class Record:
@@ -62,6 +72,107 @@ class Record:
     texts_match: bool
     consents: Mapping[str, bool]
     consent_texts: Sequence[Mapping[str, str]]
+
+
+def validate(raw: Mapping[str, Any], *, config: Config, item_ids: Collection[str], version: str,
+             from_form: bool, now: float) -> tuple[Record | None, dict[str, str]]:
+    """The record to store, or None and {field: message key} of everything wrong.
+
+    `raw` is the request's fields (JSON values, or the first value of each form field), `version`
+    the hub's current consent version, `now` the server's clock (seconds since the epoch).
+    """
+    errors: dict[str, str] = {}
+    email = raw.get("email")
+    email = email.strip() if isinstance(email, str) else email
+    if email is None or email == "":
+        errors["email"] = "error_email_required"
+    elif not isinstance(email, str) or not plausible_email(email):
+        errors["email"] = "error_email_invalid"
+    role = raw.get("role")
+    if not isinstance(role, str) or role not in (*config.persona_keys, OTHER_ROLE):
+        errors["role"] = "error_role_required"
+    item_id = _text(raw, "item_id", errors)
+    if item_id and item_id not in item_ids:
+        errors["item_id"] = "error_generic"
+    item_url = _text(raw, "item_url", errors)
+    sent_version = _text(raw, "consent_version", errors)
+    language = _text(raw, "language", errors) or config.language
+    if language not in LANGUAGES:
+        errors["language"] = "error_generic"
+    consents = _consents(config, raw, from_form, errors)
+    _check_timing(raw.get("started"), config.forms["min_seconds"], now, errors)
+    if errors:
+        return None, errors
+    # A record keeps the texts of the version the page showed. When the page was built from other
+    # texts than the hub's current ones, the submission is kept anyway, flagged texts_match=0:
+    # the consent manifest of that build holds the words of the version sent.
+    return Record(
+        received_at=dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        item_id=item_id, item_url=item_url, language=language, email=str(email), role=str(role),
+        consent_version=sent_version, texts_match=sent_version == version, consents=consents,
+        consent_texts=consent_texts(config),
+    ), {}
+
+
+def plausible_email(email: str) -> bool:
+    """One @, a dot inside the domain, no spaces or control characters, at most 254 characters."""
+    return len(email) <= 254 and not _CONTROL.search(email) and bool(_EMAIL.match(email))
+
+
+def _text(raw: Mapping[str, Any], key: str, errors: dict[str, str]) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_TEXT or _CONTROL.search(value):
+        errors[key] = "error_generic"
+        return ""
+    return value.strip()
+
+
+def _consents(config: Config, raw: Mapping[str, Any], from_form: bool,
+              errors: dict[str, str]) -> dict[str, bool]:
+    """Purpose id -> ticked, for every configured purpose (others are ignored).
+
+    A form sends a ticked box only; JSON may say `consent_<id>: true` or `consents: {id: true}`.
+    """
+    given = {} if from_form else raw.get("consents", {})
+    if not isinstance(given, dict):
+        errors["consents"] = "error_generic"
+        given = {}
+    out: dict[str, bool] = {}
+    for consent in config.consents:
+        field = f"consent_{consent.id}"
+        if from_form:
+            out[consent.id] = field in raw
+            continue
+        said = {_as_bool(v) for v in (given.get(consent.id), raw.get(field)) if v is not None}
+        if None in said or len(said) > 1:  # not a yes/no, or two different answers
+            errors[field] = "error_generic"
+        out[consent.id] = said == {True}
+    return out
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "on", "1", "false", "0", ""):
+        return value.lower() in ("true", "on", "1")
+    return None
+
+
+def _check_timing(started: Any, min_seconds: int, now: float, errors: dict[str, str]) -> None:
+    """A script sets `started` (ms since the epoch) at page load; without it there is no check."""
+    if started is None or started == "":
+        return
+    if isinstance(started, str) and started.strip().isdigit():
+        started = int(started.strip())
+    if isinstance(started, bool) or not isinstance(started, (int, float)):
+        errors[FORM_ERROR] = "error_generic"
+        return
+    elapsed = now * 1000 - started
+    # A negative time means the visitor's clock is ahead of ours: it proves nothing either way.
+    if 0 <= elapsed < min_seconds * 1000:
+        errors[FORM_ERROR] = "error_too_fast"
 
 
 def default_db(root: Path) -> Path:
