@@ -112,6 +112,80 @@ def parser() -> argparse.ArgumentParser:
                    help="a persona key from hub.toml (repeat for several)")
     p.add_argument("--phase", metavar="KEY", help="a phase key from hub.toml")
     p.add_argument("--gated", action="store_true", help="gate the item behind the consent form")
+
+    # -- The local form backend (collector.py, leads.py): `collect`, `leads export|forget`. --------
+    def lead_db(args: argparse.Namespace) -> Path:
+        from .leads import default_db
+
+        return Path(args.db).resolve() if args.db else default_db(_root(args))
+
+    def cmd_collect(args: argparse.Namespace) -> int:
+        from .collector import make_app, make_collector_server
+
+        db = lead_db(args)
+        app = make_app(_root(args), db, allowed_origins=tuple(args.allow_origin or ()))
+        if app.state.gate.dev and app.state.config.gating["mode"] == "strict":
+            print(f"warning: strict gating but ${app.state.config.gating['secret_env']} is not "
+                  "set: the unlock addresses use the public development secret and will not match"
+                  " a production build", file=sys.stderr)
+        try:
+            server = make_collector_server(app, args.host, args.port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        with server:
+            print(f"collecting at http://{args.host}:{server.server_port}{app.path} into {db} "
+                  "(Ctrl+C stops)", flush=True)
+            server.serve_forever()
+        return EXIT_OK
+
+    def cmd_leads_export(args: argparse.Namespace) -> int:
+        from .leads import export
+
+        text = export(lead_db(args), args.format)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8", newline="")
+            print(f"exported to {args.out}")
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+
+    def cmd_leads_forget(args: argparse.Namespace) -> int:
+        from .leads import forget
+
+        print(f"erased {forget(lead_db(args), args.email)} record(s) for {args.email}")
+        return EXIT_OK
+
+    db_help = "the lead database (default: DIR/.hubgen/leads.sqlite)"
+    p = command("collect", cmd_collect, "Run the local form collector on its own: it receives the"
+                " consent form's submissions and stores them in SQLite.")
+    p.add_argument("--db", metavar="PATH", help=db_help + "; created on first use")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1;"
+                   " put a TLS-terminating proxy in front for the public)")
+    p.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
+    p.add_argument("--allow-origin", action="append", metavar="ORIGIN",
+                   help="also accept browser requests from this origin, e.g. "
+                   "http://127.0.0.1:8000 (base_url's origin always is); repeatable")
+    leads_parser = sub.add_parser(
+        "leads", help="Export or erase the local collector's submissions.",
+        description="Export or erase the submissions the local collector stored.")
+    actions = leads_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def lead_action(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        a = actions.add_parser(name, help=help_, description=help_)
+        a.add_argument("--root", default=".", metavar="DIR",
+                       help="the hub folder holding hub.toml (default: the current folder)")
+        a.add_argument("--db", metavar="PATH", help=db_help)
+        a.set_defaults(handler=handler)
+        return a
+
+    p = lead_action("export", cmd_leads_export, "Write every stored submission as CSV (one row "
+                    "each; consents as JSON text) or as a JSON list.")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p = lead_action("forget", cmd_leads_forget, "Erase every submission of an e-mail address "
+                    "(any letter case) from the database file (GDPR art. 17).")
+    p.add_argument("email", metavar="EMAIL", help="the address whose records to erase")
+    # -- end of the local form backend's commands. ---------------------------------------------
     return top
 
 

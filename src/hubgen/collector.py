@@ -19,7 +19,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -86,10 +86,9 @@ class Reply:
     body: bytes = b""
 
 
-def _json_reply(status: str, data: Mapping[str, Any], headers: Iterable[tuple[str, str]] = ()
-                ) -> Reply:
+def _json_reply(status: str, data: Mapping[str, Any]) -> Reply:
     body = json.dumps(data, ensure_ascii=False).encode()
-    return Reply(status, [("Content-Type", "application/json; charset=utf-8"), *headers], body)
+    return Reply(status, [("Content-Type", "application/json; charset=utf-8")], body)
 
 
 def _failure(status: str, key: str = "error_generic", field: str = leads.FORM_ERROR) -> Reply:
@@ -137,7 +136,9 @@ class CollectorApp:
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = leads.connect(self.db_path, create=True)
+            conn = leads.connect(self.db_path, create=True)
+            leads.ensure_schema(conn, self.db_path)  # cheap; recreates a file deleted meanwhile
+            self._local.conn = conn
         return conn
 
     def close(self) -> None:
@@ -157,6 +158,7 @@ class CollectorApp:
     def handle(self, environ: WSGIEnvironment) -> Reply:
         state = self.state  # one hub for the whole request, even if reload() runs meanwhile
         if environ.get("PATH_INFO", "").rstrip("/") != self.path.rstrip("/"):
+            _drain(environ)
             return _failure("404 Not Found")
         method = environ.get("REQUEST_METHOD", "GET").upper()
         origin = environ.get("HTTP_ORIGIN")

@@ -23,7 +23,7 @@ from .model import Heading
 
 MORE = "<!-- more -->"
 # Bump when rendering changes in a way that must invalidate cached renders.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 
 _EXTRA_TAGS = {"input", "label", "figure", "figcaption", "details", "summary", "mark", "kbd",
                "sup", "sub", "abbr", "dl", "dt", "dd", "del", "ins", "s", "section"}
@@ -168,17 +168,18 @@ def split_teaser(body_html: str, paragraphs: int) -> tuple[str, str]:
     for offset, tag in offsets:
         if tag == "#more":
             return body_html[:offset], body_html[offset:]
-    seen = 0
-    for index, (_offset, tag) in enumerate(offsets):
-        if tag == "p":
-            seen += 1
-        if seen >= paragraphs:
-            cut = offsets[index + 1][0] if index + 1 < len(offsets) else len(body_html)
-            return body_html[:cut], body_html[cut:]
-    if paragraphs <= 0:
+    if paragraphs <= 0 or not offsets:
         return "", body_html
-    # Shorter than the teaser: show the first block only, never the whole gated body.
-    cut = offsets[1][0] if len(offsets) > 1 else 0
+    # Blocks up to and including the n-th paragraph, but never the whole body: a gated body no
+    # longer than its teaser keeps at least its last block back.
+    seen, count = 0, len(offsets)
+    for index, (_offset, tag) in enumerate(offsets):
+        seen += tag == "p"
+        if seen >= paragraphs:
+            count = index + 1
+            break
+    count = min(count, len(offsets) - 1)
+    cut = offsets[count][0] if count > 0 else 0
     return body_html[:cut], body_html[cut:]
 
 

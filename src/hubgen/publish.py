@@ -46,7 +46,9 @@ def atom_feed(config: Config, items: Sequence[Item], feed: Feed) -> bytes:
     gen.language(config.language)
     gen.author({"name": config.publisher})
     newest = max((i.sort_date for i in items if i.date or i.updated), default=None)
-    gen.updated(_timestamp(newest or dt.date(2000, 1, 1)))
+    # Atom requires `updated`; an undated item takes the feed's, never the build's clock.
+    feed_updated = _timestamp(newest or dt.date(2000, 1, 1))
+    gen.updated(feed_updated)
     # feedgen prepends entries; add oldest first so the feed reads newest first.
     for item in reversed(list(items)[:FEED_SIZE]):
         entry = gen.add_entry()
@@ -54,8 +56,7 @@ def atom_feed(config: Config, items: Sequence[Item], feed: Feed) -> bytes:
         entry.title(item.title)
         entry.link(href=config.absolute(item.url), rel="alternate")
         day = item.updated or item.date
-        if day:
-            entry.updated(_timestamp(day))
+        entry.updated(_timestamp(day) if day else feed_updated)
         if item.date:
             entry.published(_timestamp(item.date))
         # Summary only: a gated item's feed entry is its teaser, never its body.
