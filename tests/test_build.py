@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import HUB_TOML, item
 
+from conftest import HUB_TOML, item
 from hubgen.build import BuildOptions, build
 from hubgen.cli import main
 from hubgen.errors import BuildFailed

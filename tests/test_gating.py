@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOML, item
 
+from conftest import HUB_TOML, item
 from hubgen.build import BuildOptions, build, load
 from hubgen.check import run_check
 from hubgen.errors import BuildFailed

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HUB_TOML, item
 
+from conftest import HUB_TOML, item
 from hubgen.build import BuildOptions, load
 from hubgen.cli import main
 from hubgen.errors import BuildFailed
