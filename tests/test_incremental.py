@@ -1,0 +1,128 @@
+"""A rebuild with the cache equals a clean full build, byte for byte, after every kind of change;
+and a rebuild with no change writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import HubFactory, item
+
+from hubgen.build import BuildOptions, build
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file()}
+
+
+def hub_with_items(make_hub) -> HubFactory:
+    files = {
+        "content/articles/en.md": item("Første", "Avsnitt en.\n\nAvsnitt to.\n", topics="[radar]",
+                                       date="2026-01-01"),
+        "content/articles/to.md": item("Andre", personas="[cfo, ops]", phase="mid",
+                                       topics="[radar, drift]", date="2026-02-01"),
+        "content/ebooks/bok.md": item("Boka", "Smakebit.\n\nMer.\n\n## Kapittel\n\nLukket.\n",
+                                      phase="late", date="2026-03-01", download="bok.pdf"),
+        "content/ebooks/bok.pdf": b"%PDF-1.4 bok\n",
+        "content/checklists/liste.md": item("Lista", "- [ ] Punkt\n", personas="[ops]",
+                                            date="2026-04-01"),
+    }
+    # Enough items that rendering goes through the process pool as well.
+    files.update({f"content/articles/fyll{n}.md": item(f"Fyll {n}", f"Tekst {n}.",
+                                                       date=f"2025-05-{n % 28 + 1:02d}")
+                  for n in range(40)})
+    return make_hub(files=files)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+THEME = Path(__file__).resolve().parent.parent / "themes" / "default"
+
+CHANGES: dict[str, Callable[[HubFactory], None]] = {
+    "body": lambda h: edit(h.root / "content/articles/en.md", "Avsnitt to.", "Avsnitt to, endret."),
+    "title": lambda h: edit(h.root / "content/articles/to.md", "title: Andre", "title: Andre nye"),
+    "persona": lambda h: edit(h.root / "content/articles/en.md", "personas: [cfo]",
+                              "personas: [ops]"),
+    "phase": lambda h: edit(h.root / "content/articles/en.md", "phase: early", "phase: late"),
+    "access open->gated": lambda h: edit(h.root / "content/articles/to.md", "phase: mid",
+                                         "phase: mid\naccess: gated"),
+    "access gated->open": lambda h: edit(h.root / "content/ebooks/bok.md", "phase: late",
+                                         "phase: late\naccess: open"),
+    "draft": lambda h: edit(h.root / "content/articles/to.md", "phase: mid", "phase: mid\ndraft: true"),
+    "date": lambda h: edit(h.root / "content/articles/en.md", "2026-01-01", "2026-05-01"),
+    "topic": lambda h: edit(h.root / "content/articles/to.md", "[radar, drift]", "[sonar]"),
+    "new item": lambda h: h.write("content/articles/ny.md", item("Ny", phase="mid",
+                                                                 topics="[radar]")),
+    "deleted item": lambda h: (h.root / "content/articles/to.md").unlink(),
+    "renamed file": lambda h: (h.root / "content/articles/en.md").rename(
+        h.root / "content/articles/omdopt.md"),
+    "template": lambda h: h.write("themes/default/templates/partials/footer.html",
+                                  "<footer>ny bunntekst</footer>\n"),
+    "static asset": lambda h: h.write("themes/default/static/hub.css",
+                                      (THEME / "static/hub.css").read_text("utf-8") + "\n/* ny */\n"),
+    "hub.toml": lambda h: edit(h.root / "hub.toml", 'label = "Driftssjef"', 'label = "Driftsleder"'),
+    "message override": lambda h: edit(h.root / "hub.toml", "[forms]",
+                                       '[strings]\nsection_articles = "Fagstoff"\n\n[forms]'),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_incremental_rebuild_equals_clean_build(make_hub, tmp_path: Path, change: str) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    CHANGES[change](hub)
+    build(BuildOptions(root=hub.root))
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    incremental, full = tree(hub.root / "output"), tree(clean)
+    assert incremental.keys() == full.keys()
+    assert [p for p in full if incremental[p] != full[p]] == []
+
+
+def test_a_change_is_really_seen(make_hub) -> None:
+    """Guards the test above: the edits do change the output."""
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    before = tree(hub.root / "output")
+    CHANGES["body"](hub)
+    build(BuildOptions(root=hub.root))
+    after = tree(hub.root / "output")
+    assert before["articles/en/index.html"] != after["articles/en/index.html"]
+    assert b"Avsnitt to, endret." in after["articles/en/index.html"]
+
+
+def test_rebuild_with_no_change_writes_nothing(make_hub) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    out = hub.root / "output"
+    stamps = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    result = build(BuildOptions(root=hub.root))
+    assert result.written == 0
+    now = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    assert now == stamps
+
+
+def test_deleting_the_cache_changes_nothing(make_hub, tmp_path: Path) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    first = tree(hub.root / "output")
+    (hub.root / ".hubgen" / "cache.sqlite").unlink()
+    build(BuildOptions(root=hub.root))
+    assert tree(hub.root / "output") == first
+
+
+def test_a_corrupt_cache_is_rebuilt_not_fatal(make_hub) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(hub.root / ".hubgen/cache.sqlite") + suffix).unlink(missing_ok=True)
+    (hub.root / ".hubgen/cache.sqlite").write_bytes(b"this is not a database" * 100)
+    result = build(BuildOptions(root=hub.root))
+    assert len(result.hub.items) == 44
+
