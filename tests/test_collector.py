@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import HUB_TOML, HubFactory, item
 
+from conftest import HUB_TOML, HubFactory, item
 from hubgen import leads
 from hubgen.build import BuildOptions, build
 from hubgen.cli import main

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from conftest import HUB_TOML, item
-
 from hubgen.build import BuildOptions, build
 
 THEME = Path(__file__).resolve().parent.parent / "themes" / "default"

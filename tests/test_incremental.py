@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import HubFactory, item
 
+from conftest import HubFactory, item
 from hubgen.build import BuildOptions, build
 
 
