@@ -23,7 +23,7 @@ from .cache import VERSION_SALT, Cache, digest, open_cache
 from .config import Config, load_config
 from .content import load_content, today
 from .errors import BuildFailed, Problem, Problems
-from .forms import consent_version
+from .forms import consent_version, consent_words
 from .gating import Gate, make_gate
 from .hub import build_hub
 from .markdown import RENDER_VERSION, Rendered, render_markdown
@@ -42,7 +42,6 @@ from .render import (
     static_outputs,
 )
 from .theme import (
-    Messages,
     load_messages,
     make_environment,
     static_files,
@@ -174,7 +173,7 @@ def render_site(
     with stages.stage("markdown"):
         rendered, page_html = render_bodies(loaded, cache, options.jobs)
     with stages.stage("templates"):
-        version = consent_version(config, _message(messages, "form_withdraw"))
+        version = consent_version(config, *consent_words(messages.table))
         views = Views(config, hub, messages)
         site = Site(config, hub, loaded.gate, env, views, statics, rendered, version,
                     options.preview, feed_list(config, hub, messages))
@@ -195,7 +194,7 @@ def render_site(
         outputs.extend(feeds(config, hub, site.feeds))
         outputs.append(sitemap(config, hub, outputs))
         outputs.extend([robots(config), headers(),
-                        manifest(config, _message(messages, "form_withdraw"))])
+                        manifest(config, *consent_words(messages.table))])
     return outputs, rendered
 
 
@@ -258,10 +257,6 @@ def _same_size(path: Path, size: int) -> bool:
         return path.stat().st_size == size
     except OSError:
         return False
-
-
-def _message(messages: Messages, key: str) -> str:
-    return messages.table.get(key, "")
 
 
 def _guard_templates(problems: Problems, render: Callable[[], list[T]]) -> list[T]:

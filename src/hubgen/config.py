@@ -251,7 +251,7 @@ def _build(
     consents = _consents(reader, forms.get("consents") or [])
     _check_policy(reader, gating, tuple(p.key for p in phases))
     _check_site(reader, site, base_url)
-    _check_forms(reader, forms)
+    _check_forms(reader, forms, gating)
     return Config(
         root=root,
         title=site["title"] or "",
@@ -344,7 +344,12 @@ def _check_site(reader: _Reader, site: dict[str, Any], override: str | None) -> 
                               _line_of(reader.text, "site", "page_size"))
 
 
-def _check_forms(reader: _Reader, forms: dict[str, Any]) -> None:
+def _check_forms(reader: _Reader, forms: dict[str, Any], gating: dict[str, Any]) -> None:
+    if gating["mode"] == "strict" and forms["backend"] in ("hubspot", "netlify"):
+        reader.problems.error(
+            reader.path, f"gating mode \"strict\" needs a backend that returns the unlock address "
+            f"(local or webhook); {forms['backend']} cannot", _line_of(reader.text, "gating", "mode"),
+            "use mode = \"soft\", or send submissions to a webhook that forwards them")
     needs = {"webhook": ("endpoint",), "hubspot": ("portal_id", "form_guid")}
     for key in needs.get(forms["backend"], ()):
         if not forms[key]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,30 +41,40 @@ class FormView:
     netlify_name: str | None
     unlock_url: str | None
     min_seconds: int
+    role_property: str = "jobtitle"
+
+
+def consent_words(messages: Mapping[str, str]) -> tuple[str, str]:
+    """The withdrawal and processing lines the form shows (theme messages): both are part of
+    what the visitor read, so both go into the consent version."""
+    return messages.get("form_withdraw", ""), messages.get("form_processing", "")
 
 
 def consent_texts(config: Config) -> list[dict[str, str]]:
     return [{"id": c.id, "text": c.text} for c in config.consents]
 
 
-def consent_version(config: Config, withdrawal_text: str) -> str:
+def consent_version(config: Config, withdrawal_text: str, processing_text: str = "") -> str:
     """A short hash of every word the form shows about consent, in the hub's language."""
     canonical = json.dumps(
         {"language": config.language, "purposes": consent_texts(config),
-         "withdrawal": withdrawal_text, "privacy_url": config.forms["privacy_url"]},
+         "withdrawal": withdrawal_text, "processing": processing_text,
+         "privacy_url": config.forms["privacy_url"]},
         ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def consent_manifest(config: Config, withdrawal_text: str) -> dict[str, Any]:
+def consent_manifest(config: Config, withdrawal_text: str,
+                     processing_text: str = "") -> dict[str, Any]:
     """Written to /consent-manifest.json: lets any stored record be matched to the words shown."""
-    version = consent_version(config, withdrawal_text)
+    version = consent_version(config, withdrawal_text, processing_text)
     return {
         "versions": {
             version: {
                 "language": config.language,
                 "privacy_url": config.forms["privacy_url"],
                 "withdrawal": withdrawal_text,
+                "processing": processing_text,
                 "purposes": [{"id": c.id, "text": c.text, "required": c.required}
                              for c in config.consents],
             }
@@ -103,4 +114,5 @@ def form_view(config: Config, item_id: str, item_url: str, version: str,
         else None,
         unlock_url=unlock_url,
         min_seconds=config.forms["min_seconds"],
+        role_property=config.forms["role_property"],
     )

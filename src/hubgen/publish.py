@@ -104,7 +104,7 @@ def headers() -> Output:
     return Output("_headers", text.encode())
 
 
-def manifest(config: Config, withdrawal_text: str) -> Output:
-    data = consent_manifest(config, withdrawal_text)
+def manifest(config: Config, withdrawal_text: str, processing_text: str) -> Output:
+    data = consent_manifest(config, withdrawal_text, processing_text)
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return Output("consent-manifest.json", text.encode())
