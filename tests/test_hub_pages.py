@@ -115,7 +115,8 @@ def test_every_message_key_the_templates_use_exists_in_every_language() -> None:
     catalogue = tomllib.loads((THEME / "messages.toml").read_text("utf-8"))
     used: set[str] = set()
     for template in (THEME / "templates").rglob("*.html"):
-        used |= set(re.findall(r"\bt\(\s*['\"]([a-z0-9_]+)['\"]", template.read_text("utf-8")))
+        used |= set(re.findall(r"\bt\(\s*['\"]([a-z0-9_]+)['\"]\s*[,)]",
+                               template.read_text("utf-8")))
     used |= {"feed_persona", "cell_title", "matrix", "matrix_intro", "role_other",
              "form_withdraw", "not_found_title", "thanks_title", "form_success"}
     assert len(used) > 40

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import jinja2
 
+from . import search
 from .cache import VERSION_SALT, Cache, digest, open_cache
 from .config import Config, load_config
 from .content import load_content, today
@@ -65,6 +66,7 @@ class BuildOptions:
     jobs: int | None = None  # worker processes; None: one per core
     cache: bool = True  # use and update the cache in .hubgen/
     reuse_pages: bool = True  # take unchanged pages from the previous output (off for check)
+    search: bool = True  # build the Pagefind index when the search extra is installed
 
     @property
     def out_dir(self) -> Path:
@@ -181,7 +183,7 @@ def render_site(
             *(out for item in hub.items for out in item_pages(site, item)),
             *hub_pages(site),
             *plain_pages(site, hub.pages, page_html),
-            *special_pages(site),
+            *special_pages(site, options.search and search.available()),
         ])
         problems.raise_if_errors()
         fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(chain, messages),
@@ -195,7 +197,33 @@ def render_site(
         outputs.append(sitemap(config, hub, outputs))
         outputs.extend([robots(config), headers(),
                         manifest(config, *consent_words(messages.table))])
+    with stages.stage("search"):
+        if not options.search:
+            pass
+        elif search.available():
+            outputs.extend(search_outputs(config, outputs, cache, options))
+        else:
+            problems.warn(config.root / "hub.toml", "search index skipped: Pagefind is not "
+                          "installed", hint="pip install 'hubgen[search]'")
     return outputs, rendered
+
+
+def search_outputs(config: Config, outputs: list[Output], cache: Cache,
+                   options: BuildOptions) -> list[Output]:
+    """Pagefind's index of the public pages; taken from the last build when none changed."""
+    pages = [o for o in outputs if search.indexable(o)]
+    key = digest(VERSION_SALT, config.language,
+                 *(o.path + ":" + (o.key or digest(o.read())) for o in pages))
+    state_kind = "search:" + str(options.out_dir.resolve())
+    remember = cache.enabled and options.reuse_pages
+    before = cache.get_many(state_kind, ["index"]).get("index") if remember else None
+    out_dir = options.out_dir
+    if before and before["key"] == key and all((out_dir / p).is_file() for p in before["files"]):
+        return [Output(p, None, reuse=out_dir / p) for p in before["files"]]
+    index = search.search_index(config.language, [(o.path, o.read) for o in pages])
+    if remember:
+        cache.replace_kind(state_kind, {"index": {"key": key, "files": [o.path for o in index]}})
+    return index
 
 
 def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cache: Cache,
@@ -217,7 +245,8 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
         before = previous.get(page.path)
         old_file = out_dir / page.path
         if before and before["key"] == keys[page.path] and _same_size(old_file, before["size"]):
-            reused[page.path] = Output(page.path, None, page.public, reuse=old_file)
+            reused[page.path] = Output(page.path, None, page.public, reuse=old_file,
+                                       key=keys[page.path])
         else:
             todo.append(page)
     bodies = parallel_map(functools.partial(_render_one, site), [p.job for p in todo],
@@ -225,8 +254,8 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
     failures = [b for b in bodies if isinstance(b, Problem)]
     if failures:
         raise BuildFailed(sorted(set(failures), key=str))
-    fresh = {p.path: Output(p.path, data, p.public) for p, data in zip(todo, bodies, strict=True)
-             if isinstance(data, bytes)}
+    fresh = {p.path: Output(p.path, data, p.public, key=keys[p.path])
+             for p, data in zip(todo, bodies, strict=True) if isinstance(data, bytes)}
     state = {p.path: previous[p.path] if p.path in reused else
              {"key": keys[p.path], "size": len(fresh[p.path].data or b"")} for p in pages}
     if remember:

@@ -124,6 +124,9 @@ def parser() -> argparse.ArgumentParser:
 
         db = lead_db(args)
         app = make_app(_root(args), db, allowed_origins=tuple(args.allow_origin or ()))
+        ignore = db.parent / ".gitignore"
+        if not args.db and not ignore.exists():  # personal data must never reach the hub's git
+            ignore.write_text("# hubgen: the local collector's leads\n*\n", encoding="utf-8")
         if app.state.gate.dev and app.state.config.gating["mode"] == "strict":
             print(f"warning: strict gating but ${app.state.config.gating['secret_env']} is not "
                   "set: the unlock addresses use the public development secret and will not match"

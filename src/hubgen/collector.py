@@ -32,7 +32,7 @@ from . import leads
 from .build import BuildOptions, load
 from .config import Config
 from .errors import Problems
-from .forms import HONEYPOT, consent_version
+from .forms import HONEYPOT, consent_version, consent_words
 from .gating import Gate
 from .model import Item
 from .theme import Messages, base_path, load_messages, theme_chain
@@ -75,7 +75,8 @@ def load_state(root: Path) -> HubState:
     problems.raise_if_errors()
     return HubState(
         config=config, gate=loaded.gate, items={i.id: i for i in loaded.hub.items},
-        version=consent_version(config, messages.table.get("form_withdraw", "")),
+        # The same words, hence the same version, as the build's form and consent manifest.
+        version=consent_version(config, *consent_words(messages.table)),
         messages=messages)
 
 
@@ -150,7 +151,7 @@ class CollectorApp:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         reply = self.handle(environ)
-        start_response(reply.status, [*reply.headers, ("Cache-Control", "no-store"),
+        start_response(reply.status, [*reply.headers, ("Vary", "Origin"), ("Cache-Control", "no-store"),
                                       ("X-Content-Type-Options", "nosniff"),
                                       ("Content-Length", str(len(reply.body)))])
         return [reply.body]
@@ -162,7 +163,7 @@ class CollectorApp:
             return _failure("404 Not Found")
         method = environ.get("REQUEST_METHOD", "GET").upper()
         origin = environ.get("HTTP_ORIGIN")
-        cors = [("Vary", "Origin")]
+        cors: list[tuple[str, str]] = []
         if origin is not None:
             if not _origin_allowed(origin, self.allowed_origins):
                 _drain(environ)

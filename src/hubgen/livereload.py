@@ -1,21 +1,34 @@
-"""The browser side of `hubgen serve`: build status, the Server-Sent Events channel, the script the
-server injects into every HTML response, and the preview-only tools page.
+"""Live reload for `hubgen serve`: watch the sources, rebuild after a quiet moment, tell browsers.
 
-Nothing here is ever part of `hubgen build` output: the server adds the script to the bytes it sends,
-never to the files on disk.
+Watcher filters file-system events down to the hub's sources; Rebuilder runs one build at a time in
+one thread; EventBroker fans the outcome out over Server-Sent Events to the script that the server
+injects into every HTML response (never into `hubgen build` output: the server adds it to the bytes
+it sends, not to the files on disk). The preview-only pages under /_hubgen/ are here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import queue
+import secrets
 import threading
-from dataclasses import dataclass
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from html import escape
+from pathlib import Path
 from typing import Any
 
-from .errors import Problem
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from .build import BuildOptions, build
+from .errors import BuildFailed, HubgenError, Problem
+from .theme import base_path
 
 EVENTS_URL = "/_hubgen/events"
 STATUS_URL = "/_hubgen/status"
@@ -117,7 +130,7 @@ CLIENT_JS = r"""(function () {
   var me = document.getElementById("hubgen-live");
   var build = me ? me.getAttribute("data-build") : "";
   var scrollKey = "hubgen:scroll:" + location.pathname + location.search;
-  var unlockedKey = "%(unlocked_key)s";
+  var unlockedKey = "@UNLOCKED_KEY@";
   var panel = null;
   var saved = null;
   try {
@@ -169,7 +182,7 @@ CLIENT_JS = r"""(function () {
     else { showProblems(data.problems); }
   }
   function connect() {
-    var events = new EventSource("%(events_url)s");
+    var events = new EventSource("@EVENTS_URL@");
     events.addEventListener("hello", function (e) { status(JSON.parse(e.data)); });
     events.addEventListener("reload", reload);
     events.addEventListener("ok", hideProblems);
@@ -185,7 +198,7 @@ CLIENT_JS = r"""(function () {
       "border-radius:4px;background:rgba(20,20,20,.7);color:#fff;text-decoration:none;" +
       "opacity:.55");
     link.id = "hubgen-tools";
-    link.href = "%(tools_url)s";
+    link.href = "@TOOLS_URL@";
     link.title = "hubgen preview tools";
     document.body.appendChild(link);
   }
@@ -216,14 +229,14 @@ CLIENT_JS = r"""(function () {
 
   tools();
   visitorButtons();
-  fetch("%(status_url)s", {cache: "no-store"})
+  fetch("@STATUS_URL@", {cache: "no-store"})
     .then(function (r) { return r.json(); })
     .then(function (data) { if (!data.ok) { showProblems(data.problems); } })
     .catch(function () { /* the stream's hello says the same */ });
   connect();
 })();
-""" % {"unlocked_key": UNLOCKED_KEY, "events_url": EVENTS_URL, "tools_url": TOOLS_URL,
-       "status_url": STATUS_URL}
+""".replace("@UNLOCKED_KEY@", UNLOCKED_KEY).replace("@EVENTS_URL@", EVENTS_URL) \
+    .replace("@TOOLS_URL@", TOOLS_URL).replace("@STATUS_URL@", STATUS_URL)
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -313,3 +326,196 @@ def fallback_page(status: BuildStatus) -> bytes:
         text = "Not found."
     return page("not found", f"<h1>Not found</h1><p>{escape(text)}</p>"
                              f'<p><a href="{TOOLS_URL}">preview tools</a></p>')
+
+
+# -- watching and rebuilding ---------------------------------------------------------------------
+
+SOURCES = ("content", "themes")  # watched recursively, with hub.toml beside them
+IGNORED = {"output", ".hubgen", ".git", "__pycache__", "node_modules"}
+_NO_CHANGE = {"opened", "closed_no_write"}  # a build reading the sources must not trigger one
+
+
+def is_editor_temp(name: str) -> bool:
+    """Backup, swap and lock files that editors write beside the file being saved."""
+    return (name.endswith(("~", ".swp", ".swx", ".swo", ".tmp")) or name == "4913"
+            or name.startswith(".#") or (name.startswith("#") and name.endswith("#"))
+            or name == ".DS_Store")
+
+
+class Watcher(FileSystemEventHandler):
+    """Reports changes to hub.toml, content/ and themes/ (and the built-in themes when they lie
+    outside the hub) as paths relative to the hub; everything else is ignored."""
+
+    def __init__(self, root: Path, extra: list[Path], on_change: Callable[[str], None]) -> None:
+        self.root = root.resolve()
+        sources = [self.root / name for name in SOURCES]
+        self.extra = [p.resolve() for p in extra
+                      if not any(p.resolve().is_relative_to(s) for s in sources)]
+        self.on_change = on_change
+        self.observer: BaseObserver = Observer()
+        self._watched: set[Path] = set()
+
+    def folders(self) -> list[tuple[Path, bool]]:
+        """(folder, recursive) to watch; the root itself only for hub.toml and new folders."""
+        return [(self.root, False), *((self.root / name, True) for name in SOURCES),
+                *((p, True) for p in self.extra)]
+
+    def ensure(self) -> None:
+        """Watch every folder that exists now (content/ or themes/ may appear later)."""
+        for folder, recursive in self.folders():
+            if folder not in self._watched and folder.is_dir():
+                self.observer.schedule(self, str(folder), recursive=recursive)
+                self._watched.add(folder)
+
+    def start(self) -> None:
+        self.ensure()
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join()
+
+    def relevant(self, path: Path) -> str | None:
+        """The changed path as the editor knows it, or None when the change does not matter."""
+        if is_editor_temp(path.name):
+            return None
+        base = next((p for p in (*self.extra, self.root) if path.is_relative_to(p)), None)
+        if base is None:
+            return None
+        rel = path.relative_to(base)
+        if IGNORED & set(rel.parts):
+            return None
+        if base != self.root:
+            return path.as_posix()
+        return rel.as_posix() if rel.parts and rel.parts[0] in ("hub.toml", *SOURCES) else None
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _NO_CHANGE or (event.is_directory and event.event_type == "modified"):
+            return
+        for raw in (event.src_path, event.dest_path):
+            changed = self.relevant(Path(os.fsdecode(raw))) if raw else None
+            if changed:
+                self.on_change(changed)
+                return
+
+
+class Rebuilder:
+    """One background thread that runs `build(changes)` after `quiet` seconds without a change.
+
+    Never two builds at once: changes during a build are collected and cause one more."""
+
+    def __init__(self, build: Callable[[list[str]], None], quiet: float) -> None:
+        self.build = build
+        self.quiet = quiet
+        self._changed = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="hubgen-rebuild", daemon=True)
+
+    def start(self) -> None:
+        """Starts the thread; the first build runs at once."""
+        self._changed.set()
+        self._thread.start()
+
+    def notify(self, change: str) -> None:
+        with self._lock:
+            if change not in self._pending:
+                self._pending.append(change)
+        self._changed.set()
+
+    def stop(self) -> None:
+        """Lets a running build finish, then ends the thread."""
+        self._stopping = True
+        self._changed.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._changed.wait()
+            while not self._stopping:  # debounce: wait for a quiet period
+                self._changed.clear()
+                if not self._changed.wait(self.quiet):
+                    break
+            if self._stopping:
+                return
+            with self._lock:
+                changes, self._pending = self._pending, []
+            self.build(changes)
+
+
+Log = Callable[[str, bool], None]  # (text, is_error)
+
+
+class LiveBuild:
+    """The preview's build attempts: their status, waiting for them, and telling the terminal and
+    the browsers. A failed attempt keeps the last good site (the writer never replaced it)."""
+
+    def __init__(self, options: BuildOptions, broker: EventBroker, log: Log,
+                 on_success: Callable[[], None]) -> None:
+        self.options = options
+        self.broker = broker
+        self.log = log
+        self.on_success = on_success  # e.g. the collector re-reads the hub
+        self.status = BuildStatus()
+        self._announced = 0
+        self._done = threading.Condition()
+        self._instance = secrets.token_hex(4)  # a restarted server's build ids differ
+
+    def wait(self, n: int, timeout: float | None) -> BuildStatus:
+        with self._done:
+            if not self._done.wait_for(lambda: self._announced >= n, timeout):
+                raise TimeoutError(f"build {n} did not finish within {timeout} s")
+            return self.status
+
+    def attempt(self, changes: list[str]) -> None:
+        start = time.perf_counter()
+        result = None
+        problems: list[Problem] = []
+        try:
+            result = build(self.options)
+        except BuildFailed as exc:
+            problems = exc.problems
+        except HubgenError as exc:
+            problems = [Problem("hub.toml", line) for line in exc.lines()]
+        except Exception as exc:  # a bug must not end the preview: show it, keep serving
+            self.log(traceback.format_exc().rstrip(), True)
+            problems = [Problem("hubgen", f"the build crashed: {type(exc).__name__}: {exc}",
+                                hint="a bug in hubgen or in the theme; traceback in the terminal")]
+        old = self.status
+        seconds, now = time.perf_counter() - start, dt.datetime.now()
+        if result is not None:
+            new = replace(old, builds=old.builds + 1, seconds=seconds, finished=now,
+                          successes=old.successes + 1, failed=False, problems=(),
+                          warnings=tuple(result.warnings), summary=result.summary(),
+                          build_id=f"{self._instance}.{old.successes + 1}",
+                          base_path=base_path(result.config))
+        else:
+            new = replace(old, builds=old.builds + 1, seconds=seconds, finished=now, failed=True,
+                          problems=tuple(p for p in problems if not p.warning),
+                          warnings=tuple(p for p in problems if p.warning))
+        self.status = new
+        self._announce(old, new, changes)
+        with self._done:
+            self._announced += 1
+            self._done.notify_all()
+
+    def _announce(self, old: BuildStatus, new: BuildStatus, changes: list[str]) -> None:
+        what = f" ({', '.join(changes[:3])}{', …' if len(changes) > 3 else ''})" if changes else ""
+        if new.failed:
+            self.broker.publish("error", new.to_json())
+            self.log(f"build failed in {new.seconds:.2f} s{what}: {len(new.problems)} error(s); "
+                     "still serving the last good version", True)
+            for problem in new.problems:
+                self.log(str(problem), True)
+            return
+        if old.failed:
+            self.broker.publish("ok", new.to_json())
+        self.broker.publish("reload", {"build": new.build_id})
+        self.on_success()
+        first = old.builds == 0
+        self.log(f"{'built' if first else 'rebuilt'} in {new.seconds:.2f} s{what}"
+                 + (f": {new.summary}" if first else ""), False)
+        if first or new.warnings != old.warnings:
+            for warning in new.warnings:
+                self.log(str(warning), True)

@@ -40,6 +40,13 @@ class Output:
     data: bytes | None
     public: bool = True
     reuse: Path | None = None
+    key: str | None = None  # a rendered page's fingerprint (see build.render_pages)
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.reuse is not None, self.path
+        return self.reuse.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -262,8 +269,11 @@ def plain_pages(site: Site, pages: Sequence[PlainPage], rendered: dict[str, str]
             yield Output(page.url.strip("/") + "/" + asset.name, asset.read_bytes())
 
 
-def special_pages(site: Site) -> Iterator[Output | Page]:
+def special_pages(site: Site, search_available: bool) -> Iterator[Output | Page]:
     t = site.views.t
+    meta = site.meta(t("search_title"), "/search/", "search", t("search_intro"), noindex=True)
+    yield Page("search/index.html", site.page("search.html", meta,
+                                              search_available=search_available))
     meta = site.meta(t("not_found_title"), "/404.html", "404", noindex=True)
     yield Page("404.html", site.page("404.html", meta))
     meta = site.meta(t("thanks_title"), "/thanks/", "thanks", noindex=True)
