@@ -112,7 +112,8 @@ def test_strict_mode_keeps_the_token_out_and_check_finds_a_planted_one(make_hub,
     errors = [str(p) for p in run_check(hub.root) if not p.warning]
     assert errors[0] == ("lekk/index.html: holds the unlock token of content/ebooks/guide.md "
                          "(strict mode)")
-    assert all(e.startswith("pagefind/") and "unlock token" in e for e in errors[1:])
+    # The search index carries the planted page too (its words, its address): also reported.
+    assert errors[1:] and all(e.startswith("pagefind/") for e in errors[1:]), errors
 
 
 def test_strict_mode_without_secret_fails_unless_dev(make_hub, monkeypatch) -> None:
