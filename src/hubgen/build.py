@@ -27,6 +27,7 @@ from .errors import BuildFailed, Problem, Problems
 from .forms import consent_version, consent_words
 from .gating import Gate, make_gate
 from .hub import build_hub
+from .links import check_links
 from .markdown import RENDER_VERSION, Rendered, render_markdown
 from .model import Hub, Item
 from .parallel import parallel_map
@@ -43,6 +44,7 @@ from .render import (
     static_outputs,
 )
 from .theme import (
+    base_path,
     load_messages,
     make_environment,
     static_files,
@@ -67,6 +69,7 @@ class BuildOptions:
     cache: bool = True  # use and update the cache in .hubgen/
     reuse_pages: bool = True  # take unchanged pages from the previous output (off for check)
     search: bool = True  # build the Pagefind index when the search extra is installed
+    strict: bool = False  # broken internal links are errors (`hubgen check` always checks)
 
     @property
     def out_dir(self) -> Path:
@@ -328,6 +331,13 @@ def build(options: BuildOptions) -> BuildResult:
     try:
         loaded = load(options, stages, cache)
         outputs, rendered = render_site(loaded, options, stages, cache)
+        if options.strict:
+            with stages.stage("links"):
+                broken = check_links([*loaded.hub.items, *loaded.hub.pages],
+                                     [(o.path, o.read() if o.path.endswith(".html") else None)
+                                      for o in outputs], base_path(loaded.config))
+                if broken:
+                    raise BuildFailed(sorted(broken, key=str))
         with stages.stage("write"):
             written = write_site(options.out_dir, outputs)
     finally:

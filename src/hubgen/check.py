@@ -12,6 +12,8 @@ from pathlib import Path
 from .audit import audit_files, lint_form, read_tree, secrets_of
 from .build import BuildOptions, build
 from .errors import BuildFailed, Problem
+from .links import check_links
+from .theme import base_path
 
 
 def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> list[Problem]:
@@ -25,6 +27,9 @@ def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> lis
             return failed.problems
         files = read_tree(out)
         secrets = secrets_of(result.config, result.gate, result.hub.items, result.rendered)
-        problems = [*result.warnings, *audit_files(files, secrets),
+        links = check_links([*result.hub.items, *result.hub.pages],
+                            [(path, data) for path, data in files.items()],
+                            base_path(result.config))
+        problems = [*result.warnings, *links, *audit_files(files, secrets),
                     *lint_form(result.config, files)]
     return sorted(problems, key=lambda p: (p.warning, p.path, p.line or 0, p.message))

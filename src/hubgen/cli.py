@@ -27,7 +27,8 @@ def _root(args: argparse.Namespace) -> Path:
 def cmd_build(args: argparse.Namespace) -> int:
     options = BuildOptions(
         root=_root(args), out=Path(args.out).resolve() if args.out else None,
-        drafts=args.drafts, base_url=args.base_url, dev=args.dev)
+        drafts=args.drafts, base_url=args.base_url, dev=args.dev, strict=args.strict,
+        jobs=args.jobs, cache=not args.no_cache)
     result = build(options)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -94,6 +95,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", action="store_true",
                    help="strict gating without a secret: use the public development secret")
     p.add_argument("--verbose", "-v", action="store_true", help="print per-stage timings")
+    p.add_argument("--strict", action="store_true", help="fail on broken internal links")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="worker processes for rendering (default: one per core)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="ignore and do not update the cache in .hubgen/ (output is the same)")
 
     p = command("check", cmd_check, "Validate content, links, the no-leak rule and the consent "
                 "form; exit 1 on any error.")
@@ -112,6 +118,22 @@ def parser() -> argparse.ArgumentParser:
                    help="a persona key from hub.toml (repeat for several)")
     p.add_argument("--phase", metavar="KEY", help="a phase key from hub.toml")
     p.add_argument("--gated", action="store_true", help="gate the item behind the consent form")
+
+    # -- Local preview (serve.py, livereload.py): `serve`. ----------------------------------------
+    def cmd_serve(args: argparse.Namespace) -> int:
+        from .serve import serve
+
+        return serve(_root(args), host=args.host, port=args.port, open_browser=args.open)
+
+    p = command("serve", cmd_serve, "Preview while you write: build with drafts and scheduled "
+                "items, serve, rebuild on every save, reload the browser, show build errors in "
+                "it, and run the local form collector.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port (default: 8000; if busy, the next free one of the 9 after it)")
+    p.add_argument("--open", action="store_true", help="open the preview in the web browser")
+    # -- end of `serve`. ----------------------------------------------------------------------
 
     # -- The local form backend (collector.py, leads.py): `collect`, `leads export|forget`. --------
     def lead_db(args: argparse.Namespace) -> Path:

@@ -78,7 +78,7 @@ def sitemap(config: Config, hub: Hub, pages: Sequence[Output]) -> Output:
     lastmod = {item.url: (item.updated or item.date) for item in hub.items}
     ET.register_namespace("", SITEMAP_NS)
     root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
-    skip = {"404.html", "thanks/index.html"}
+    skip = {"404.html", "thanks/index.html", "search/index.html"}
     for out in sorted(pages, key=lambda o: o.path):
         if not out.public or not out.path.endswith("index.html") or out.path in skip:
             continue
