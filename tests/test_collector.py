@@ -36,7 +36,9 @@ FILES = {
     "content/articles/intro.md": item("Intro"),  # open
 }
 EXPECTED_COLUMNS = ["id", "received_at", "item_id", "item_url", "language", "email", "role",
-                    "consent_version", "texts_match", "consents", "consent_texts"]
+                    "consent_version", "texts_match", "consents", "consent_texts", "visitor"]
+# The returning-visitor key's hash is for the collector only; exports leave it out.
+EXPORTED_COLUMNS = EXPECTED_COLUMNS[:-1]
 
 
 def token(item_id: str) -> str:
@@ -134,7 +136,9 @@ def test_json_submission_unlocks_and_stores_exactly_the_form_fields(collector: C
     status, response, body = collector.post_json(payload(consent_version=version))
     assert status == 200, body
     expected_url = f"/unlocked/{token('articles/guide')}/guide/"
+    visitor = body.pop("visitor")
     assert body == {"ok": True, "unlock_url": expected_url}
+    assert isinstance(visitor, str) and len(visitor) >= 32
     # The address the collector hands out is where the real build put the unlocked page.
     assert (collector.hub.root / "output" / expected_url.strip("/") / "index.html").is_file()
     assert response.getheader("Access-Control-Allow-Origin") is None  # no Origin, no CORS
@@ -145,6 +149,7 @@ def test_json_submission_unlocks_and_stores_exactly_the_form_fields(collector: C
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     (row,) = collector.rows()
+    assert row.pop("visitor") == hashlib.sha256(visitor.encode()).hexdigest()  # never the key itself
     received = row.pop("received_at")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", received)
     assert time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before - 1)) <= received
@@ -186,6 +191,7 @@ def test_form_post_for_an_open_item_goes_back_to_its_page_and_never_off_site(
     status, response, _ = collector.post_form({**base, "item_url": "https://evil.example/x/"})
     assert (status, response.getheader("Location")) == (303, "/articles/intro/?subscribed=1")
     status, response, body = collector.post_json(payload(item_id="", email="kari@firma.no"))
+    assert body.pop("visitor")
     assert (status, body) == (200, {"ok": True, "unlock_url": None})  # a plain sign-up
     assert len(collector.rows()) == 3
 
@@ -348,7 +354,7 @@ def test_export_csv_and_json(collector: Collector) -> None:
     collector.post_json(payload())
     collector.post_json(payload(email="=HYPERLINK(1)@x.no", role="other", consents={}))
     records = list(csv.DictReader(io.StringIO(leads.export(collector.db, "csv"))))
-    assert list(records[0]) == EXPECTED_COLUMNS
+    assert list(records[0]) == EXPORTED_COLUMNS
     assert [(r["email"], r["role"], r["item_id"], r["texts_match"]) for r in records] == [
         ("ola@firma.no", "cfo", "articles/guide", "0"),
         ("'=HYPERLINK(1)@x.no", "other", "articles/guide", "0")]  # defused for spreadsheets
@@ -436,7 +442,7 @@ def test_cli_default_database_and_usage_errors(
     assert not (hub.root / ".hubgen").exists()  # export and forget never create a database
     make_app(hub.root, leads.default_db(hub.root)).close()
     assert main(["leads", "export", "--root", root]) == 0
-    assert capsys.readouterr().out.splitlines() == [",".join(EXPECTED_COLUMNS)]
+    assert capsys.readouterr().out.splitlines() == [",".join(EXPORTED_COLUMNS)]
     assert main(["leads"]) == 2  # an action is required
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -466,3 +472,23 @@ def test_cli_collect_runs_the_collector(make_hub: Callable[..., HubFactory]) -> 
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_returning_browser_opens_another_gated_item_without_a_new_record(
+        collector: Collector) -> None:
+    collector.hub.write("content/articles/second.md", item("Second", phase="late"))
+    build(BuildOptions(root=collector.hub.root))
+    assert collector.app is not None
+    collector.app.reload()
+    status, _, body = collector.post_json(payload(consent_version=built_version(collector.hub)))
+    assert status == 200
+    key = body["visitor"]
+    status, _, body = collector.post_json({"item_id": "articles/second", "visitor": key})
+    assert (status, body) == (200, {"ok": True,
+                                    "unlock_url": f"/unlocked/{token('articles/second')}/second/"})
+    assert len(collector.rows()) == 1  # asking again stores nothing
+    status, _, _ = collector.post_json({"item_id": "articles/second", "visitor": "made-up"})
+    assert status == 403
+    assert leads.forget(collector.db, "ola@firma.no") == 1
+    status, _, _ = collector.post_json({"item_id": "articles/second", "visitor": key})
+    assert status == 403  # erasure forgets the browser too

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -185,7 +186,21 @@ class CollectorApp:
                 outcome = exc.reply
         return Reply(outcome.status, [*outcome.headers, *cors], outcome.body)
 
+    def _returning(self, state: HubState, raw: Mapping[str, Any]) -> Reply:
+        """A browser that submitted before asks for another gated item: no new record."""
+        item = state.items.get(str(raw.get("item_id") or ""))
+        try:
+            known = leads.known_visitor(self._connection(), str(raw.get("visitor") or ""))
+        except sqlite3.Error:
+            log.exception("could not read %s", self.db_path)
+            return _failure("503 Service Unavailable")
+        if item is None or not known:
+            return _failure("403 Forbidden")
+        return _json_reply("200 OK", {"ok": True, "unlock_url": state.unlock_url(item)})
+
     def _submit(self, state: HubState, raw: Mapping[str, Any], from_form: bool) -> Reply:
+        if not from_form and "visitor" in raw and "email" not in raw:
+            return self._returning(state, raw)
         try:
             if _filled(raw.get(HONEYPOT)):
                 with self._lock:
@@ -201,12 +216,13 @@ class CollectorApp:
             return _failure("400 Bad Request")
         if record is None:
             return _invalid(state, errors, raw, from_form)
+        visitor = secrets.token_urlsafe(24)
         try:
-            leads.insert(self._connection(), record)
+            leads.insert(self._connection(), record, visitor)
         except sqlite3.Error:
             log.exception("could not store a submission in %s", self.db_path)
             return _failure("503 Service Unavailable")
-        return _success(state, state.items.get(record.item_id), raw, from_form)
+        return _success(state, state.items.get(record.item_id), raw, from_form, visitor)
 
 
 def _read(environ: WSGIEnvironment) -> tuple[dict[str, Any], bool]:
@@ -254,10 +270,14 @@ def _filled(value: Any) -> bool:
     return bool(value.strip()) if isinstance(value, str) else bool(value)
 
 
-def _success(state: HubState, item: Item | None, raw: Mapping[str, Any], from_form: bool) -> Reply:
+def _success(state: HubState, item: Item | None, raw: Mapping[str, Any], from_form: bool,
+             visitor: str | None = None) -> Reply:
     unlock = state.unlock_url(item)
     if not from_form:
-        return _json_reply("200 OK", {"ok": True, "unlock_url": unlock})
+        reply: dict[str, Any] = {"ok": True, "unlock_url": unlock}
+        if visitor:
+            reply["visitor"] = visitor
+        return _json_reply("200 OK", reply)
     target = unlock or _back_path(state, raw, item) + "?subscribed=1"
     return Reply("303 See Other", [("Location", _location(state, target))])
 

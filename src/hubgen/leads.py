@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -43,9 +44,11 @@ CREATE TABLE submissions (
     consent_version TEXT NOT NULL,    -- the version the visitor's page showed
     texts_match     INTEGER NOT NULL, -- 1: consent_texts are that version's words
     consents        TEXT NOT NULL,    -- JSON object: purpose id -> true/false
-    consent_texts   TEXT NOT NULL     -- JSON list of {id, text}
+    consent_texts   TEXT NOT NULL,    -- JSON list of {id, text}
+    visitor         TEXT NOT NULL DEFAULT ''  -- SHA-256 of the browser's returning-visitor key
 );
 CREATE INDEX submissions_email ON submissions (email COLLATE NOCASE);
+CREATE INDEX submissions_visitor ON submissions (visitor);
 """
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
@@ -231,16 +234,32 @@ def _has_table(conn: sqlite3.Connection) -> bool:
     return row.fetchone() is not None
 
 
-def insert(conn: sqlite3.Connection, record: Record) -> int:
-    """Store one submission in its own short transaction; returns its id."""
+def insert(conn: sqlite3.Connection, record: Record, visitor: str = "") -> int:
+    """Store one submission in its own short transaction; returns its id.
+
+    `visitor` is the key handed to the browser so that it can open other gated items later
+    without submitting again; only its hash is stored, and erasure removes it with the row."""
     cursor = conn.execute(
         "INSERT INTO submissions (received_at, item_id, item_url, language, email, role,"
-        " consent_version, texts_match, consents, consent_texts)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " consent_version, texts_match, consents, consent_texts, visitor)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record.received_at, record.item_id, record.item_url, record.language, record.email,
          record.role, record.consent_version, int(record.texts_match),
-         _json(dict(record.consents)), _json([dict(t) for t in record.consent_texts])))
+         _json(dict(record.consents)), _json([dict(t) for t in record.consent_texts]),
+         visitor_hash(visitor) if visitor else ""))
     return int(cursor.lastrowid or 0)
+
+
+def visitor_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def known_visitor(conn: sqlite3.Connection, key: str) -> bool:
+    """True when a stored submission was made by the browser holding this key."""
+    if not key or len(key) > 200:
+        return False
+    row = conn.execute("SELECT 1 FROM submissions WHERE visitor = ? LIMIT 1", (visitor_hash(key),))
+    return row.fetchone() is not None
 
 
 def _json(value: Any) -> str:

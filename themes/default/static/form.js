@@ -55,7 +55,8 @@
     var box = form.querySelector("[data-form-status]");
     if (!box) { return; }
     box.textContent = message;
-    box.setAttribute("data-kind", kind || "info");
+    box.classList.toggle("is-error", kind === "error");
+    box.classList.toggle("is-success", kind === "ok");
   }
 
   function consents(form) {
@@ -198,15 +199,40 @@
     });
   }
 
+  /* Strict mode: the page does not know its unlocked address. A browser that submitted before
+   * shows its key to the backend, which answers with the address; only when the visitor asks. */
+  function askBackend(form, key, link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      fetch(form.action, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({ item_id: field(form, "item_id").value, visitor: key }),
+        credentials: "omit"
+      }).then(function (response) {
+        return response.json().then(function (reply) {
+          if (response.ok && reply.unlock_url) { unlocked(form, reply.unlock_url, key); return; }
+          throw new Error("not known");
+        });
+      }).catch(function () {
+        link.parentNode.remove();
+        form.hidden = false;
+        start(form);
+      });
+    });
+  }
+
   /* A visitor who has submitted once is offered the content instead of the form. */
   function offer(form) {
     var store = readStore();
     var id = field(form, "item_id").value;
     var url = typeof store[id] === "string" ? store[id] : null;
     if (!url && store["*"]) { url = text(form, "unlock-url") || null; }
-    if (!url) { return false; }
+    var key = typeof store["*"] === "string" ? store["*"] : null;
+    var backend = text(form, "backend");
+    if (!url && !(key && (backend === "local" || backend === "webhook"))) { return false; }
     var link = document.createElement("a");
-    link.href = url;
+    link.href = url || "#";
     link.className = "button button--primary";
     link.textContent = text(form, "unlock-label");
     var note = document.createElement("p");
@@ -215,15 +241,19 @@
     note.appendChild(link);
     form.hidden = true;
     form.parentNode.insertBefore(note, form);
+    if (!url) { askBackend(form, key, link); }
     return true;
   }
 
-  document.querySelectorAll("form[data-hubgen-form]").forEach(function (form) {
-    if (offer(form)) { return; }
+  function start(form) {
     field(form, "started").value = String(Date.now());
     form.setAttribute("novalidate", "");
     form.addEventListener("submit", onSubmit);
     var box = form.querySelector("[data-form-status]");
     if (box) { box.setAttribute("tabindex", "-1"); }
+  }
+
+  document.querySelectorAll("form[data-hubgen-form]").forEach(function (form) {
+    if (!offer(form)) { start(form); }
   });
 }());
