@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,12 @@ def test_check_names_a_public_link_to_the_gated_download(make_hub) -> None:
     hub = gated_hub(make_hub, extra={
         "content/articles/lenke.md": item("Lenke", "Last ned [her](/ebooks/guide/guide.pdf).")})
     errors = [str(p) for p in run_check(hub.root) if not p.warning]
-    assert errors == ["articles/lenke/index.html: names the gated download 'guide.pdf' of "
-                      "content/ebooks/guide.md"]
+    assert errors == [
+        "articles/lenke/index.html: names the gated download 'guide.pdf' of "
+        "content/ebooks/guide.md",
+        # and the link leads nowhere, since the file is published only under /unlocked/
+        "content/articles/lenke.md:7: broken link to /ebooks/guide/guide.pdf (no page or file of "
+        "the site has that address; check the spelling, or link to an item as /<section>/<slug>/)"]
 
 
 def test_strict_mode_keeps_the_token_out_and_check_finds_a_planted_one(make_hub, monkeypatch) -> None:
@@ -142,5 +147,8 @@ def test_missing_privacy_page_is_an_error(make_hub) -> None:
     hub = gated_hub(make_hub)
     (hub.root / "content/pages/personvern.md").unlink()
     errors = [str(p) for p in run_check(hub.root) if not p.warning]
-    assert errors == ["hub.toml: privacy_url /personvern/ is not a page of this site (add "
-                      "content/pages/personvern.md or fix [forms] privacy_url)"]
+    assert "hub.toml: privacy_url /personvern/ is not a page of this site (add " \
+        "content/pages/personvern.md or fix [forms] privacy_url)" in errors
+    # The form's link to it is broken too, and reported once, at the first page holding it.
+    (broken,) = [e for e in errors if "broken link" in e]
+    assert re.fullmatch(r"ebooks/guide/index\.html:\d+: broken link to /personvern/", broken)

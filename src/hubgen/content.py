@@ -25,9 +25,10 @@ from slugify import slugify
 
 from .cache import Cache, digest
 from .config import ACCESS, Config
-from .errors import Problems, did_you_mean
+from .errors import Problem, Problems, did_you_mean
 from .gating import resolve_access
 from .model import SECTIONS, TYPE_OF_SECTION, Item, PlainPage
+from .parallel import parallel_map
 
 ITEM_KEYS = ("title", "personas", "phase", "type", "access", "summary", "date", "updated",
              "draft", "slug", "topics", "cover", "download", "teaser", "featured")
@@ -396,6 +397,12 @@ def load_page(src: Source, problems: Problems) -> PlainPage | None:
                      _assets(src.path))
 
 
+def _parse_one(job: tuple[Path, bytes, Path | None]) -> tuple[Source | None, list[Problem]]:
+    path, data, root = job
+    problems = Problems(root)
+    return read_source(path, problems, data), list(problems)
+
+
 def _cached_sources(paths: list[Path], problems: Problems,
                     cache: Cache | None) -> dict[Path, Source | None]:
     """Parse every file, taking unchanged ones (same bytes) from the cache."""
@@ -404,16 +411,19 @@ def _cached_sources(paths: list[Path], problems: Problems,
     known = cache.get_many("source", keys.values()) if cache else {}
     parsed: dict[Path, Source | None] = {}
     fresh: dict[str, Any] = {}
-    for path in paths:
-        hit = known.get(keys[path])
-        if hit is not None:
-            parsed[path] = Source(path, hit["meta"], hit["lines"], hit["body"], hit["body_line"])
-            continue
-        src = read_source(path, problems, raw[path])
+    missing = [path for path in paths if keys[path] not in known]
+    # YAML parsing is the slow part of loading: spread it over the cores (problems come back).
+    results = parallel_map(_parse_one, [(path, raw[path], problems.root) for path in missing])
+    for path, (src, found) in zip(missing, results, strict=True):
+        problems.extend(found)
         parsed[path] = src
         if src is not None:
             fresh[keys[path]] = {"meta": src.meta, "lines": src.lines, "body": src.body,
                                  "body_line": src.body_line}
+    for path in paths:
+        hit = known.get(keys[path])
+        if hit is not None:
+            parsed[path] = Source(path, hit["meta"], hit["lines"], hit["body"], hit["body_line"])
     if cache:
         cache.put_many("source", fresh)
         cache.prune("source", keys.values())

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 import markdown
@@ -23,7 +23,7 @@ from .model import Heading
 
 MORE = "<!-- more -->"
 # Bump when rendering changes in a way that must invalidate cached renders.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 
 _EXTRA_TAGS = {"input", "label", "figure", "figcaption", "details", "summary", "mark", "kbd",
                "sup", "sub", "abbr", "dl", "dt", "dd", "del", "ins", "s", "section"}
@@ -95,16 +95,53 @@ class _TaskLists(Treeprocessor):
                 parent_list.set("class", "task-list")
 
 
-class _TaskListExtension(Extension):
+CUT = "<hubgen-teaser-cut></hubgen-teaser-cut>"
+_PLACEHOLDER = re.compile("^\x02wzxhzdk:(\\d+)\x03$")
+
+
+class _TeaserCut(Treeprocessor):
+    """Marks where a gated item's public teaser ends, among the top-level blocks.
+
+    At `<!-- more -->` if the body has one; else after `paragraphs` paragraphs; never after the
+    last block, so a gated body no longer than its teaser still keeps its end back.
+    """
+
+    paragraphs = 2  # set per document by render_markdown
+
+    def run(self, root: etree.Element) -> None:
+        blocks = list(root)
+        stash = self.md.htmlStash.rawHtmlBlocks
+        more = by_count = None
+        seen = 0
+        for index, block in enumerate(blocks):
+            match = _PLACEHOLDER.match(block.text or "") if block.tag == "p" else None
+            if match and str(stash[int(match.group(1))]).strip() == MORE:
+                more = index
+                break
+            if block.tag == "p" and not match:
+                seen += 1
+                if seen == self.paragraphs and by_count is None:
+                    by_count = index + 1
+        if more is not None:
+            cut = more
+        elif self.paragraphs <= 0:
+            cut = 0
+        else:
+            cut = len(blocks) if by_count is None else by_count
+        root.insert(min(cut, max(len(blocks) - 1, 0)), etree.Element("hubgen-teaser-cut"))
+
+
+class _HubgenExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.treeprocessors.register(_TaskLists(md), "hubgen_tasks", 5)
+        md.treeprocessors.register(_TeaserCut(md), "hubgen_teaser", 4)
 
 
 @functools.cache
 def _converter() -> markdown.Markdown:
     # One converter per process, reset between documents: building one costs more than a page.
     return markdown.Markdown(
-        extensions=["extra", "sane_lists", "toc", _TaskListExtension()],
+        extensions=["extra", "sane_lists", "toc", _HubgenExtension()],
         extension_configs={
             # Keep æ, ø and å readable in anchors (#økonomi, not #konomi).
             "toc": {"slugify": slugify_unicode, "permalink": False},
@@ -126,63 +163,6 @@ def sanitize(fragment: str) -> str:
     ))
 
 
-class _TopLevel(HTMLParser):
-    """Finds where each top-level block of an HTML fragment starts and ends."""
-
-    VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "wbr", "col", "area"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.depth = 0
-        self.blocks: list[tuple[int, int, str]] = []  # (start line, start col, tag or "#comment")
-        self._line_offsets: list[int] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.depth == 0:
-            self.blocks.append((*self.getpos(), tag))
-        if tag not in self.VOID:
-            self.depth += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.depth == 0:
-            self.blocks.append((*self.getpos(), tag))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in self.VOID:
-            self.depth = max(0, self.depth - 1)
-
-    def handle_comment(self, data: str) -> None:
-        if self.depth == 0:
-            self.blocks.append((*self.getpos(), "#" + data.strip()))
-
-
-def split_teaser(body_html: str, paragraphs: int) -> tuple[str, str]:
-    """Split rendered HTML at `<!-- more -->` or after `paragraphs` top-level paragraphs."""
-    parser = _TopLevel()
-    parser.feed(body_html)
-    parser.close()
-    line_starts = [0]
-    for line in body_html.splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-    offsets = [(line_starts[line - 1] + col, tag) for line, col, tag in parser.blocks]
-    for offset, tag in offsets:
-        if tag == "#more":
-            return body_html[:offset], body_html[offset:]
-    if paragraphs <= 0 or not offsets:
-        return "", body_html
-    # Blocks up to and including the n-th paragraph, but never the whole body: a gated body no
-    # longer than its teaser keeps at least its last block back.
-    seen, count = 0, len(offsets)
-    for index, (_offset, tag) in enumerate(offsets):
-        seen += tag == "p"
-        if seen >= paragraphs:
-            count = index + 1
-            break
-    count = min(count, len(offsets) - 1)
-    cut = offsets[count][0] if count > 0 else 0
-    return body_html[:cut], body_html[cut:]
-
-
 def _flatten(tokens: list[dict[str, object]]) -> list[Heading]:
     out: list[Heading] = []
     for token in tokens:
@@ -198,29 +178,23 @@ def render_markdown(source: str, teaser: int, safe: bool = True) -> Rendered:
     """Render an item's body; `teaser` is how many paragraphs its public teaser keeps."""
     md = _converter()
     md.reset()
+    cutter = md.treeprocessors["hubgen_teaser"]
+    assert isinstance(cutter, _TeaserCut)
+    cutter.paragraphs = teaser
     raw = md.convert(source)
     headings = tuple(_flatten(getattr(md, "toc_tokens", [])))
-    teaser_raw, rest_raw = split_teaser(raw, teaser)
+    teaser_raw, _, rest_raw = raw.partition(CUT)
     clean = sanitize if safe else _strip_more
-    return Rendered(clean(raw), clean(teaser_raw), clean(rest_raw), headings)
+    return Rendered(clean(teaser_raw + rest_raw), clean(teaser_raw), clean(rest_raw), headings)
 
 
 def _strip_more(fragment: str) -> str:
     return fragment.replace(MORE, "")
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+_TAGS = re.compile(r"<[^>]*>")
 
 
 def html_to_text(fragment: str) -> str:
-    """The visible text of an HTML fragment, whitespace folded."""
-    parser = _Text()
-    parser.feed(fragment)
-    parser.close()
-    return " ".join(" ".join(parser.parts).split())
+    """The visible text of an HTML fragment (sanitized, so tags are well-formed), folded."""
+    return " ".join(html.unescape(_TAGS.sub(" ", fragment)).split())

@@ -227,9 +227,14 @@ def hub_pages(site: Site) -> Iterator[Output | Page]:
         yield from listing_pages(site, "section", section.label, "", hub.by_type(section.type),
                                  section.url, views.filters(type_=section.type))
     for persona in views.personas.values():
-        yield from listing_pages(
-            site, "persona", persona.label, persona.description, hub.by_persona(persona.key),
-            persona.url, views.filters(persona=persona.key), journey=views.journey(persona.key))
+        # One page: the journey shows each phase's newest items and links to the cell pages,
+        # so a persona page stays the same size however large the hub grows.
+        meta = site.meta(persona.label, persona.url, "list", persona.description)
+        listing = Listing(persona.label, persona.description, "persona", (), None,
+                          views.filters(persona=persona.key))
+        yield Page(index_path(persona.url), site.page(
+            "list.html", meta, listing=listing,
+            journey=views.journey(persona.key, site.config.page_size)))
         for phase in views.phases.values():
             title = t("cell_title", persona=persona.label, phase=phase.label)
             items = views.cell_items.get((persona.key, phase.key), [])
@@ -255,9 +260,12 @@ def home_page(site: Site) -> Iterator[Output | Page]:
     latest = [JourneyStep(phase, views.cards(hub.by_phase(phase.key)[:3]),
                           not hub.by_phase(phase.key)) for phase in views.phases.values()]
     meta = site.meta(config.title, "/", "home", jsonld=site_jsonld(config))
+    # The home page lists everything in a small hub, and the newest items in a large one.
+    shown = hub.items[: config.page_size * 3]
     yield Page("index.html", site.page(
         "home.html", meta, featured=views.cards(featured[:6]), latest_by_phase=latest,
-        filters=views.filters(), all_items=views.cards(hub.items)))
+        filters=views.filters(), all_items=views.cards(shown),
+        all_shown=len(shown) == len(hub.items)))
 
 
 def plain_pages(site: Site, pages: Sequence[PlainPage], rendered: dict[str, str]) -> Iterator[Output | Page]:

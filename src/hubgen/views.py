@@ -96,8 +96,10 @@ class MatrixRow:
 @dataclass(frozen=True)
 class JourneyStep:
     phase: PhaseView
-    items: tuple[ItemView, ...]
+    items: tuple[ItemView, ...]  # the newest few; `total` says how many there are
     empty: bool
+    total: int = 0
+    url: str = ""  # the page with all of them
 
 
 @dataclass(frozen=True)
@@ -204,11 +206,14 @@ class Views:
             rows.append(MatrixRow(persona, tuple(cells)))
         return tuple(rows)
 
-    def journey(self, persona: str) -> tuple[JourneyStep, ...]:
-        return tuple(
-            JourneyStep(phase, self.cards(self.cell_items.get((persona, phase.key), [])),
-                        not self.cell_items.get((persona, phase.key)))
-            for phase in self.phases.values())
+    def journey(self, persona: str, limit: int) -> tuple[JourneyStep, ...]:
+        """A persona's path: per phase its newest `limit` items and a link to the rest."""
+        steps = []
+        for phase in self.phases.values():
+            items = self.cell_items.get((persona, phase.key), [])
+            steps.append(JourneyStep(phase, self.cards(items[:limit]), not items, len(items),
+                                     cell_url(persona, phase.key)))
+        return tuple(steps)
 
     def next_steps(self, item: Item, limit: int = 3) -> tuple[ItemView, ...]:
         """Same personas in the next phase first, then items sharing a topic; never the item."""
