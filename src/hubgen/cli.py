@@ -28,7 +28,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     options = BuildOptions(
         root=_root(args), out=Path(args.out).resolve() if args.out else None,
         drafts=args.drafts, base_url=args.base_url, dev=args.dev, strict=args.strict,
-        jobs=args.jobs, cache=not args.no_cache)
+        jobs=args.jobs, cache=not args.no_cache, search=not args.no_search)
     result = build(options)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -100,6 +100,8 @@ def parser() -> argparse.ArgumentParser:
                    help="worker processes for rendering (default: one per core)")
     p.add_argument("--no-cache", action="store_true",
                    help="ignore and do not update the cache in .hubgen/ (output is the same)")
+    p.add_argument("--no-search", action="store_true",
+                   help="leave out the search index even when Pagefind is installed")
 
     p = command("check", cmd_check, "Validate content, links, the no-leak rule and the consent "
                 "form; exit 1 on any error.")
