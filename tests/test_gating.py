@@ -152,3 +152,29 @@ def test_missing_privacy_page_is_an_error(make_hub) -> None:
     # The form's link to it is broken too, and reported once, at the first page holding it.
     (broken,) = [e for e in errors if "broken link" in e]
     assert re.fullmatch(r"ebooks/guide/index\.html:\d+: broken link to /personvern/", broken)
+
+
+def test_markdown_can_place_a_plain_sign_up_form(make_hub) -> None:
+    hub = make_hub(files={"content/pages/nyhetsbrev.md":
+                          "---\ntitle: Nyhetsbrev\n---\n\nMeld deg på.\n\n[[consent-form]]\n"})
+    build(BuildOptions(root=hub.root))
+    page = hub.page("/nyhetsbrev/")
+    form = page.select_one("form[data-hubgen-form]")
+    assert form is not None and form["action"] == "/_hubgen/submit"
+    assert form.select_one("input[name=item_id]")["value"] == ""  # a sign-up, not an unlock
+    assert form.select_one("input[name=consent_newsletter]").has_attr("checked") is False
+    assert page.select_one("script[src*='form.']") is not None
+    assert "[[consent-form]]" not in page.get_text()
+
+
+def test_netlify_form_carries_what_netlify_needs(make_hub) -> None:
+    toml = HUB_TOML.replace('backend = "local"', 'backend = "netlify"')
+    hub = gated_hub(make_hub, toml=toml)
+    build(BuildOptions(root=hub.root))
+    form = hub.page("/ebooks/guide/").select_one("form[data-hubgen-form]")
+    assert form["data-netlify"] == "true"
+    assert form["name"] == "hub-consent-ebooks-guide"
+    assert form["netlify-honeypot"] == "website"
+    assert form.select_one("input[name=form-name]")["value"] == "hub-consent-ebooks-guide"
+    assert form["action"] == "/thanks/"
+    assert (hub.root / "output/thanks/index.html").is_file()  # the static result page

@@ -96,7 +96,9 @@ def form_action(config: Config) -> str:
 
 
 def form_view(config: Config, item_id: str, item_url: str, version: str,
-              other_label: str, unlock_url: str | None) -> FormView:
+              other_label: str, unlock_url: str | None, name: str | None = None) -> FormView:
+    """The form for a gated item, or with item_id "" a plain sign-up (`name` tells forms apart
+    where the backend needs it: Netlify)."""
     roles = (*(Role(p.key, p.label) for p in config.personas), Role(OTHER_ROLE, other_label))
     netlify = config.forms["backend"] == "netlify"
     return FormView(
@@ -110,8 +112,8 @@ def form_view(config: Config, item_id: str, item_url: str, version: str,
         privacy_url=config.forms["privacy_url"],
         consent_version=version,
         honeypot=HONEYPOT,
-        netlify_name=f"{config.forms['netlify_name']}-{item_id.replace('/', '-')}" if netlify
-        else None,
+        netlify_name=f"{config.forms['netlify_name']}-{(name or item_id).replace('/', '-')}"
+        if netlify else None,
         unlock_url=unlock_url,
         min_seconds=config.forms["min_seconds"],
         role_property=config.forms["role_property"],

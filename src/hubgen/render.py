@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from .config import Config
-from .forms import form_view
+from .forms import FormView, form_view
 from .gating import Gate
 from .markdown import Rendered, html_to_text
 from .model import Hub, Item, PlainPage
@@ -268,11 +268,25 @@ def home_page(site: Site) -> Iterator[Output | Page]:
         all_shown=len(shown) == len(hub.items)))
 
 
-def plain_pages(site: Site, pages: Sequence[PlainPage], rendered: dict[str, str]) -> Iterator[Output | Page]:
+EMBED = "<p>[[consent-form]]</p>"
+
+
+def embed_form(site: Site, body: str, key: str, url: str) -> tuple[Markup, FormView | None]:
+    """`[[consent-form]]` on a line of its own in Markdown -> a plain sign-up form there."""
+    if EMBED not in body:
+        return Markup(body), None
+    form = form_view(site.config, "", site.config.absolute(url), site.consent_version,
+                     site.views.t("role_other"), None, name=key)
+    html = site.env.get_template("partials/consent_form.html").render(**site.globals(), form=form)
+    return Markup(body.replace(EMBED, html)), form
+
+
+def plain_pages(site: Site, pages: Sequence[PlainPage],
+                rendered: dict[str, str]) -> Iterator[Output | Page]:
     for page in pages:
         meta = site.meta(page.title, page.url, "page", page.summary)
-        yield Page(index_path(page.url),
-                   site.page("page.html", meta, content=Markup(rendered[page.url])))
+        content, form = embed_form(site, rendered[page.url], "page-" + page.slug, page.url)
+        yield Page(index_path(page.url), site.page("page.html", meta, content=content, form=form))
         for asset in page.assets:
             yield Output(page.url.strip("/") + "/" + asset.name, asset.read_bytes())
 
