@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
 import queue
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +21,8 @@ from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import HUB_TOML, item
 
+from conftest import HUB_TOML, item
 from hubgen.cli import main
 from hubgen.livereload import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
 from hubgen.serve import PreviewServer, content_type, locate
@@ -117,10 +121,8 @@ class EventStream:
                 raise AssertionError(f"stream closed while waiting for {wanted!r}")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
         self.thread.join(5)
 
@@ -328,14 +330,29 @@ def test_tools_page_links_and_visitor_switch(server: PreviewServer) -> None:
     assert buttons == {"new": "View as a new visitor", "known": "View as a known visitor"}
     assert "succeeded" in page.text
     assert request(server.port, "/_hubgen").headers["location"] == "/_hubgen/"
+    check = request(server.port, "/_hubgen/check")
+    assert check.status == 200 and "hubgen check" in check.text
     client = request(server.port, "/_hubgen/client.js")
     assert client.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "hubgen:unlocked" in client.text and "EventSource" in client.text
 
 
+@pytest.mark.parametrize("mode", ["soft", "strict"])
 def test_the_consent_form_posts_to_the_collector_and_the_row_is_stored(
-        server: PreviewServer) -> None:
-    page = BeautifulSoup(request(server.port, "/articles/gated/").text, "html.parser")
+        make_hub: Callable[..., Any], mode: str) -> None:
+    toml = HUB.replace('by_phase = { late = "gated" }',
+                       f'by_phase = {{ late = "gated" }}\nmode = "{mode}"')
+    hub = make_hub(toml, files={"content/articles/gated.md": item(
+        "Låst artikkel", "Del en.\n\nDel to.\n\nHemmelig del.\n", phase="late")})
+    with PreviewServer(hub.root, port=0, out=io.StringIO(), err=io.StringIO()) as server:
+        assert not server.wait_for_build(1, timeout=60).failed
+        submit_and_unlock(server, strict=mode == "strict")
+
+
+def submit_and_unlock(server: PreviewServer, strict: bool) -> None:
+    public = request(server.port, "/articles/gated/").text
+    assert "Hemmelig del." not in public and ("/unlocked/" not in public) == strict
+    page = BeautifulSoup(public, "html.parser")
     form = page.select_one("form[data-hubgen-form]")
     assert form is not None and form["action"] == "/_hubgen/submit"
     fields = {str(i["name"]): str(i.get("value", "")) for i in form.select("input[type=hidden]")}
@@ -399,6 +416,34 @@ def test_stop_ends_threads_streams_and_frees_the_port(hub: Any) -> None:
     preview.stop()  # a second stop is harmless
 
 
+def test_hubgen_serve_runs_until_ctrl_c(hub: Any) -> None:
+    """The real entry point: it prints the URL, serves, and stops cleanly on SIGINT."""
+    run = subprocess.Popen([sys.executable, "-m", "hubgen.cli", "serve", "--root", str(hub.root),
+                            "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        assert run.stdout is not None
+        lines = []
+        for line in run.stdout:
+            lines.append(line)
+            if line.startswith("serving "):
+                break
+        if not lines[0].startswith("built in "):
+            run.send_signal(signal.SIGINT)
+            pytest.fail("the first build failed:\n" + run.communicate(timeout=30)[1])
+        url = lines[-1].split()[1]
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        assert url == f"http://127.0.0.1:{port}/"
+        assert "Opprinnelig tekst." in request(port, "/articles/first/").text
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err
+    assert out.strip().endswith("stopped")
+
+
 def test_cli_rejects_a_port_out_of_range(capsys: pytest.CaptureFixture[str], hub: Any) -> None:
     assert main(["serve", "--root", str(hub.root), "--port", "70000"]) == 2
     assert "--port 70000" in capsys.readouterr().err
@@ -413,16 +458,21 @@ def test_locate_refuses_everything_outside_the_site(tmp_path: Path) -> None:
     (site / "a" / "index.html").write_text("a")
     (site / "kjøp.html").write_text("k")
     (tmp_path / "secret").write_text("s")
-    assert locate(site, "/a/") is not None and locate(site, "/a/").file == (site / "a/index.html")
-    assert locate(site, "/a").redirect == "/a/"  # type: ignore[union-attr]
-    assert locate(site, "/k%C3%B8p.html").file == site / "kjøp.html"  # type: ignore[union-attr]
+
+    def found(path: str, prefix: str = "") -> Path | str | None:
+        target = locate(site, path, prefix)
+        return None if target is None else target.file or target.redirect
+
+    assert found("/a/") == site / "a" / "index.html"
+    assert found("/a") == "/a/"
+    assert found("/kj%C3%B8p.html") == site / "kjøp.html"
     for bad in ("/../secret", "/%2e%2e/secret", "/a/..%2f..%2fsecret", "/%00", "/a%5c..",
                 "/%ff", "/nothing"):
-        assert locate(site, bad) is None, bad
+        assert found(bad) is None, bad
     # A base_url with a path: the site lives under that prefix.
-    assert locate(site, "/hub/a/", "/hub").file == site / "a/index.html"  # type: ignore[union-attr]
-    assert locate(site, "/hub/a", "/hub").redirect == "/hub/a/"  # type: ignore[union-attr]
-    assert locate(site, "/a/", "/hub") is None
+    assert found("/hub/a/", "/hub") == site / "a" / "index.html"
+    assert found("/hub/a", "/hub") == "/hub/a/"
+    assert found("/a/", "/hub") is None
 
 
 def test_content_types() -> None:

@@ -1,9 +1,10 @@
 """Live reload for `hubgen serve`: watch the sources, rebuild after a quiet moment, tell browsers.
 
 Watcher filters file-system events down to the hub's sources; Rebuilder runs one build at a time in
-one thread; EventBroker fans the outcome out over Server-Sent Events to the script that the server
-injects into every HTML response (never into `hubgen build` output: the server adds it to the bytes
-it sends, not to the files on disk). The preview-only pages under /_hubgen/ are here too.
+one thread; LiveBuild runs each attempt, keeps its BuildStatus and announces it to the terminal and,
+through EventBroker, over Server-Sent Events to the script that the server injects into every HTML
+response (never into `hubgen build` output: the server adds it to the bytes it sends, not to the
+files on disk). The preview-only pages under /_hubgen/ are here too.
 """
 
 from __future__ import annotations
@@ -181,17 +182,27 @@ CLIENT_JS = r"""(function () {
     else if (data.ok) { hideProblems(); }
     else { showProblems(data.problems); }
   }
+  var events = null;
   function connect() {
-    var events = new EventSource("@EVENTS_URL@");
-    events.addEventListener("hello", function (e) { status(JSON.parse(e.data)); });
-    events.addEventListener("reload", reload);
-    events.addEventListener("ok", hideProblems);
-    events.addEventListener("error", function (e) {
+    var source = events = new EventSource("@EVENTS_URL@");
+    source.addEventListener("hello", function (e) { status(JSON.parse(e.data)); });
+    source.addEventListener("reload", reload);
+    source.addEventListener("ok", hideProblems);
+    source.addEventListener("error", function (e) {
       if (e.data) { showProblems(JSON.parse(e.data).problems); return; }
       // A dropped stream: EventSource retries by itself unless it gave up (CLOSED).
-      if (events.readyState === EventSource.CLOSED) { setTimeout(connect, 1000); }
+      if (source === events && source.readyState === EventSource.CLOSED) {
+        events = null;
+        setTimeout(function () { if (!events && !document.hidden) { connect(); } }, 2000);
+      }
     });
   }
+  // Browsers allow about six connections per server: only visible tabs keep a stream open. A tab
+  // shown again reconnects, and the stream's first event (hello) reloads it if it is stale.
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden && events) { events.close(); events = null; }
+    else if (!document.hidden && !events) { connect(); }
+  });
   function tools() {
     var link = el("a", "hubgen", "position:fixed;right:.5rem;bottom:.5rem;" +
       "z-index:2147483645;font:12px/1 system-ui,sans-serif;padding:.4rem .55rem;" +
@@ -233,7 +244,7 @@ CLIENT_JS = r"""(function () {
     .then(function (r) { return r.json(); })
     .then(function (data) { if (!data.ok) { showProblems(data.problems); } })
     .catch(function () { /* the stream's hello says the same */ });
-  connect();
+  if (!document.hidden) { connect(); }
 })();
 """.replace("@UNLOCKED_KEY@", UNLOCKED_KEY).replace("@EVENTS_URL@", EVENTS_URL) \
     .replace("@TOOLS_URL@", TOOLS_URL).replace("@STATUS_URL@", STATUS_URL)
@@ -501,21 +512,22 @@ class LiveBuild:
             self._done.notify_all()
 
     def _announce(self, old: BuildStatus, new: BuildStatus, changes: list[str]) -> None:
+        """The terminal first, then the browsers, then on_success (it may take a moment)."""
         what = f" ({', '.join(changes[:3])}{', …' if len(changes) > 3 else ''})" if changes else ""
         if new.failed:
-            self.broker.publish("error", new.to_json())
             self.log(f"build failed in {new.seconds:.2f} s{what}: {len(new.problems)} error(s); "
                      "still serving the last good version", True)
             for problem in new.problems:
                 self.log(str(problem), True)
+            self.broker.publish("error", new.to_json())
             return
-        if old.failed:
-            self.broker.publish("ok", new.to_json())
-        self.broker.publish("reload", {"build": new.build_id})
-        self.on_success()
         first = old.builds == 0
         self.log(f"{'built' if first else 'rebuilt'} in {new.seconds:.2f} s{what}"
                  + (f": {new.summary}" if first else ""), False)
         if first or new.warnings != old.warnings:
             for warning in new.warnings:
                 self.log(str(warning), True)
+        if old.failed:
+            self.broker.publish("ok", new.to_json())
+        self.broker.publish("reload", {"build": new.build_id})
+        self.on_success()

@@ -15,7 +15,6 @@ server.
 from __future__ import annotations
 
 import errno
-import importlib
 import ipaddress
 import json
 import mimetypes
@@ -29,15 +28,16 @@ import threading
 import time
 import traceback
 import webbrowser
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, TextIO, cast
+from typing import Any, BinaryIO, TextIO, cast
 from urllib.parse import quote, unquote_to_bytes
 
 from .build import BuildOptions
+from .collector import CollectorApp, make_app
 from .errors import EXIT_OK, Problem, UsageError
 from .livereload import (
     CHECK_URL,
@@ -61,40 +61,31 @@ from .theme import builtin_themes_dir
 
 PREVIEW_DIR = Path(".hubgen") / "preview"
 LEADS_DB = Path(".hubgen") / "leads.sqlite"
-DEFAULT_HOST = "127.0.0.1"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
-QUIET_SECONDS = 0.1  # debounce: build once saves have stopped for this long
-DEFAULT_PORT = 8000
 PORT_TRIES = 10  # a busy port: try this many ports from the one asked for
+QUIET_SECONDS = 0.1  # debounce: build once saves have stopped for this long
 SUBMIT_URL = "/_hubgen/submit"
 KEEPALIVE_SECONDS = 15.0  # an SSE comment this often finds closed streams
 SWAP_WAIT_SECONDS = 1.0  # longest wait for the writer's two renames to complete
 MAX_FORM_BYTES = 1 << 20
 HTML = "text/html; charset=utf-8"
 
-# Types the site may hold, fixed here rather than left to the OS's mime.types.
-_TYPES = {
-    ".html": "text/html", ".htm": "text/html", ".css": "text/css", ".js": "text/javascript",
-    ".mjs": "text/javascript", ".json": "application/json", ".map": "application/json",
-    ".webmanifest": "application/manifest+json", ".xml": "application/xml",
-    ".atom": "application/atom+xml", ".rss": "application/rss+xml", ".svg": "image/svg+xml",
-    ".txt": "text/plain", ".csv": "text/csv", ".md": "text/plain", ".pdf": "application/pdf",
-    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-    ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon", ".woff2": "font/woff2",
-    ".woff": "font/woff", ".wasm": "application/wasm", ".zip": "application/zip",
-}
-_TEXT_TYPES = {"application/json", "application/manifest+json", "application/xml",
-               "application/atom+xml", "application/rss+xml", "image/svg+xml",
-               "application/javascript"}
+# Fixed here rather than left to the OS's table (Windows' registry may say text/plain for .js).
+_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
+          ".mjs": "text/javascript", ".json": "application/json",
+          ".webmanifest": "application/manifest+json", ".xml": "application/xml",
+          ".atom": "application/atom+xml", ".svg": "image/svg+xml", ".txt": "text/plain",
+          ".pdf": "application/pdf", ".woff2": "font/woff2", ".ico": "image/x-icon"}
+_TEXT_TYPES = ("application/json", "application/manifest+json", "application/xml",
+               "application/atom+xml", "image/svg+xml")
 
 
 def content_type(name: str) -> str:
     """The Content-Type of a site file; UTF-8 for every text type (the build writes UTF-8)."""
     ext = os.path.splitext(name)[1].lower()
-    if name in ("_headers", "_redirects"):
-        kind = "text/plain"
-    else:
-        kind = _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    kind = ("text/plain" if name in ("_headers", "_redirects") else
+            _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream")
     return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind in _TEXT_TYPES else kind
 
 
@@ -190,7 +181,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return
         path, _, query = self.path.partition("?")
         path = path.partition("#")[0]
-        if path == "/_hubgen" or path.startswith("/_hubgen/"):
+        if path == "/_hubgen" or path.startswith("/_hubgen/") or path == self.preview.submit_path:
             self._tool(path, query)
         elif self.command not in ("GET", "HEAD"):
             self._plain(405, "method not allowed", [("Allow", "GET, HEAD")])
@@ -245,7 +236,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
                         self._file(target.file.name, handle, status)
                     return
             # Between the writer's two renames the folder is briefly absent: wait for it.
-            if site.is_dir() or time.monotonic() > deadline:
+            if site.is_dir() or not status.successes or time.monotonic() > deadline:
                 break
             time.sleep(0.01)
         self._not_found(site, status)
@@ -277,7 +268,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self._plain(403, "forbidden: the preview tools answer only requests addressed to "
                         f"{preview.url}")
             return
-        if path == SUBMIT_URL:
+        if path in (SUBMIT_URL, preview.submit_path):
             self._collector(path, query)
             return
         if self.command not in ("GET", "HEAD"):
@@ -326,61 +317,47 @@ class PreviewHandler(BaseHTTPRequestHandler):
             broker.unsubscribe(stream)
 
     def _collector(self, path: str, query: str) -> None:
-        """Hands the request to the collector's WSGI app."""
+        """Hands the request to the collector's WSGI app (its own Origin check applies too)."""
         app = self.preview.collector
         if app is None:
-            self._plain(503, "the local form collector is not running: "
-                        f"{self.preview.collector_problem or 'see the terminal'}")
+            self._plain(503, f"the local form collector is not running: {self.preview.collector_problem}")
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_FORM_BYTES:
-            self._plain(413, "form too large")
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+            self._plain(413 if declared.isdigit() else 400, "form too large or unreadable")
             return
-        body = self.rfile.read(length) if length > 0 else b""
-        host, port = self.preview.host_port
+        body = self.rfile.read(int(declared)) if int(declared) > 0 else b""
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "PATH_INFO": path,
             "QUERY_STRING": query, "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "SERVER_NAME": host, "SERVER_PORT": str(port),
-            "SERVER_PROTOCOL": self.request_version, "REMOTE_ADDR": self.client_address[0],
-            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": BytesIO(body),
-            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
+            "CONTENT_LENGTH": str(len(body)), "SERVER_NAME": self.preview.host,
+            "SERVER_PORT": str(self.preview.port), "SERVER_PROTOCOL": self.request_version,
+            "REMOTE_ADDR": self.client_address[0], "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http", "wsgi.input": BytesIO(body), "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in self.headers.items()
+               if k.lower() not in ("content-type", "content-length")},
         }
-        for name, value in self.headers.items():
-            key = "HTTP_" + name.upper().replace("-", "_")
-            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                environ[key] = f"{environ[key]},{value}" if key in environ else value
         started: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Any:
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None,
+                           /) -> Callable[[bytes], object]:
             started[:] = [status, headers]
             return lambda data: None
 
         try:
-            result = app(environ, start_response)
-            try:
-                data = b"".join(result)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            data = b"".join(app(environ, start_response))
         except Exception:
             self.preview.log("the form collector failed:\n" + traceback.format_exc(), err=True)
             self._plain(500, "the form collector failed; see the terminal")
             return
-        status_line, headers = started
-        code, _, reason = str(status_line).partition(" ")
+        code, _, reason = str(started[0]).partition(" ")
         self.send_response(int(code), reason)
-        for name, value in headers:
-            lower = name.lower()
-            if lower == "content-length" or (lower == "access-control-allow-origin"
-                                             and value.strip() == "*"):
-                continue  # length is ours to send; a wildcard origin never leaves this server
-            self.send_header(name, value)
-        if not any(name.lower() == "cache-control" for name, _ in headers):
-            self.send_header("Cache-Control", "no-store")
+        for name, value in started[1]:
+            # Our length; and a wildcard origin never leaves this server, whoever sets it.
+            if name.lower() != "content-length" and not (
+                    name.lower() == "access-control-allow-origin" and value.strip() == "*"):
+                self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
@@ -405,15 +382,6 @@ def _split_host(value: str) -> tuple[str, int | None]:
     return name, int(port) if port.isdigit() else None
 
 
-class Collector(Protocol):
-    """The local form backend (hubgen.collector.make_app): a WSGI app that reloads hub.toml."""
-
-    def __call__(self, environ: dict[str, Any],
-                 start_response: Any) -> Iterable[bytes]: ...  # pragma: no cover
-
-    def reload(self) -> None: ...  # pragma: no cover
-
-
 class PreviewServer:
     """A preview build kept up to date and served with live reload and the local collector.
 
@@ -430,13 +398,15 @@ class PreviewServer:
         self.requested_port = port
         self.port = 0
         self.port_tries = port_tries
+        # No search index in preview: Pagefind re-reads every page, which would cost each save
+        # seconds on a large hub; `hubgen build` makes it.
         self.options = BuildOptions(self.root, out=self.root / PREVIEW_DIR, drafts=True,
-                                    preview=True, dev=True)
+                                    preview=True, dev=True, search=False)
         self.site_dir = self.options.out_dir
         self.leads_db = self.root / LEADS_DB
         self.broker = EventBroker()
-        self.collector: Collector | None = None
-        self.collector_problem: str | None = None
+        self.collector: CollectorApp | None = None
+        self.collector_problem = "it has not started"
         self._streams = (out, err)
         self._log_lock = threading.Lock()
         self.live = LiveBuild(self.options, self.broker, self.log, self._built)
@@ -535,16 +505,20 @@ class PreviewServer:
             self.log(f"the form collector could not reload: {exc}", err=True)
 
     def _start_collector(self) -> None:
+        """The collector reads the hub: if that fails now, the next good build tries again."""
         try:
-            module = importlib.import_module("hubgen.collector")
-            self.collector = module.make_app(self.root, self.leads_db,
-                                             allowed_origins=self.origins)
-            self.collector_problem = None
+            self.collector = make_app(self.root, self.leads_db, allowed_origins=self.origins)
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}"
             if problem != self.collector_problem:
                 self.log(f"the local form collector is not running: {problem}", err=True)
             self.collector_problem = problem
+
+    @property
+    def submit_path(self) -> str:
+        """Where the preview's forms post: the path of [forms] collector_url."""
+        path = self.collector.path if self.collector is not None else SUBMIT_URL
+        return path if path.startswith("/") and not path.startswith("//") else SUBMIT_URL
 
     def run_check(self) -> tuple[list[Problem] | None, str | None]:
         """`hubgen check` on the hub now, for /_hubgen/check: (problems, None) or (None, why)."""
@@ -561,10 +535,6 @@ class PreviewServer:
     def url(self) -> str:
         host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
         return f"http://{_bracket(host)}:{self.port}/"
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        return self.host, self.port
 
     def _names(self) -> list[str]:
         names = ["127.0.0.1", "localhost"]
