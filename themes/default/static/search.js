@@ -11,7 +11,7 @@ window.addEventListener("DOMContentLoaded", function () {
     showImages: false,
     resetStyles: false
   });
-  var input = box.querySelector("input");
+  var input = box.querySelector("input[type=text], input.pagefind-ui__search-input");
   if (input) {
     input.setAttribute("aria-label", box.getAttribute("data-label"));
     if (!window.location.hash) { input.focus(); }
