@@ -119,3 +119,20 @@ def test_check_exits_1_on_errors_and_0_when_clean(make_hub, capsys) -> None:
     assert "broken link to /mangler/" in capsys.readouterr().err
     hub.write("content/articles/a.md", item("A", "[x](/articles/a/)"))
     assert main(["check", "--root", str(hub.root)]) == 0
+
+
+@pytest.mark.parametrize(("section", "folder", "schema_type"), [
+    ("articles", "articles", "Article"), ("ebooks", "ebooks", "Book"),
+    ("checklists", "checklists", "HowTo")])
+def test_jsonld_type_per_item_type(make_hub, section: str, folder: str, schema_type: str) -> None:
+    import json
+
+    hub = make_hub(files={f"content/{folder}/x.md": item("X", "- [ ] Punkt", date="2026-01-02")})
+    build(BuildOptions(root=hub.root))
+    (script,) = hub.page(f"/{section}/x/").find_all("script", type="application/ld+json")
+    data = json.loads(script.string)
+    assert data["@type"] == schema_type
+    assert data["publisher"] == {"@type": "Organization", "name": "Testhub",
+                                 "url": "https://hub.example.no/"}
+    assert data["datePublished"] == "2026-01-02"
+    assert data["isAccessibleForFree"] is True
