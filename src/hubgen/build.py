@@ -30,7 +30,7 @@ from .hub import build_hub
 from .links import check_links
 from .markdown import RENDER_VERSION, Rendered, render_markdown
 from .model import Hub, Item
-from .parallel import parallel_map
+from .parallel import parallel_iter, parallel_map
 from .publish import feed_list, feeds, headers, manifest, robots, sitemap
 from .render import (
     Output,
@@ -52,7 +52,7 @@ from .theme import (
     theme_fingerprint,
 )
 from .views import Views
-from .writer import check_target, write_site
+from .writer import Staging, check_target
 
 T = TypeVar("T")
 
@@ -166,8 +166,9 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
 
 
 def render_site(
-    loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache
+    loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache, staging: Staging
 ) -> tuple[list[Output], dict[str, Rendered]]:
+    """Render every page and file into `staging`; returns their records (paths, no bytes)."""
     config, hub, problems = loaded.config, loaded.hub, loaded.problems
     with stages.stage("theme"):
         chain = theme_chain(config, problems)
@@ -192,19 +193,19 @@ def render_site(
         fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(chain, messages),
                              repr(sorted((k, v.url) for k, v in statics.items())))
         outputs = _guard_templates(problems, lambda: render_pages(
-            site, planned, fingerprint, cache, options))
+            site, planned, fingerprint, cache, options, staging))
         problems.raise_if_errors()
     with stages.stage("publish"):
-        outputs.extend(static_outputs(statics))
-        outputs.extend(feeds(config, hub, site.feeds))
-        outputs.append(sitemap(config, hub, outputs))
-        outputs.extend([robots(config), headers(),
-                        manifest(config, *consent_words(messages.table))])
+        made = [*static_outputs(statics), *feeds(config, hub, site.feeds)]
+        made.append(sitemap(config, hub, [*outputs, *made]))
+        made.extend([robots(config), headers(), manifest(config, *consent_words(messages.table))])
+        outputs.extend(staging.add(output) for output in made)
     with stages.stage("search"):
         if not options.search:
             pass
         elif search.available():
-            outputs.extend(search_outputs(config, outputs, cache, options))
+            outputs.extend(staging.add(output)
+                           for output in search_outputs(config, outputs, cache, options))
         else:
             problems.warn(config.root / "hub.toml", "search index skipped: Pagefind is not "
                           "installed", hint="pip install 'hubgen[search]'")
@@ -230,7 +231,7 @@ def search_outputs(config: Config, outputs: list[Output], cache: Cache,
 
 
 def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cache: Cache,
-                 options: BuildOptions) -> list[Output]:
+                 options: BuildOptions, staging: Staging) -> list[Output]:
     """Pages whose inputs did not change are taken from the previous output; the rest render.
 
     A page's key hashes everything it is made from: the template chain, the config, the messages
@@ -243,29 +244,34 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
     previous = cache.get_many(state_kind, keys) if remember else {}
     out_dir = options.out_dir
     todo: list[Page] = []
-    reused: dict[str, Output] = {}
-    for page in pages:
-        before = previous.get(page.path)
-        old_file = out_dir / page.path
-        if before and before["key"] == keys[page.path] and _same_size(old_file, before["size"]):
-            reused[page.path] = Output(page.path, None, page.public, reuse=old_file,
-                                       key=keys[page.path])
+    done: dict[str, Output] = {}
+    state: dict[str, dict[str, object]] = {}
+    for entry in planned:
+        if not isinstance(entry, Page):
+            done[entry.path] = staging.add(entry)
+            continue
+        before = previous.get(entry.path)
+        old_file = out_dir / entry.path
+        if before and before["key"] == keys[entry.path] and _same_size(old_file, before["size"]):
+            done[entry.path] = staging.add(Output(entry.path, None, entry.public, reuse=old_file,
+                                                  key=keys[entry.path]))
+            state[entry.path] = before
         else:
-            todo.append(page)
-    bodies = parallel_map(functools.partial(_render_one, site), [p.job for p in todo],
-                          options.jobs)
-    failures = [b for b in bodies if isinstance(b, Problem)]
+            todo.append(entry)
+    # Each page is written away as soon as it is made, so memory does not grow with the hub.
+    failures: list[Problem] = []
+    made = parallel_iter(functools.partial(_render_one, site), [p.job for p in todo], options.jobs)
+    for page, data in zip(todo, made, strict=True):
+        if isinstance(data, Problem):
+            failures.append(data)
+            continue
+        done[page.path] = staging.add(Output(page.path, data, page.public, key=keys[page.path]))
+        state[page.path] = {"key": keys[page.path], "size": len(data)}
     if failures:
         raise BuildFailed(sorted(set(failures), key=str))
-    fresh = {p.path: Output(p.path, data, p.public, key=keys[p.path])
-             for p, data in zip(todo, bodies, strict=True) if isinstance(data, bytes)}
-    state = {p.path: previous[p.path] if p.path in reused else
-             {"key": keys[p.path], "size": len(fresh[p.path].data or b"")} for p in pages}
     if remember:
         cache.replace_kind(state_kind, state)
-    return [
-        fresh.get(p.path) or reused[p.path] if isinstance(p, Page) else p for p in planned
-    ]
+    return [done[entry.path] for entry in planned]
 
 
 def _render_one(site: Site, job: PageJob) -> bytes | Problem:
@@ -330,16 +336,18 @@ def build(options: BuildOptions) -> BuildResult:
     cache = open_cache(options.root, options.cache)
     try:
         loaded = load(options, stages, cache)
-        outputs, rendered = render_site(loaded, options, stages, cache)
-        if options.strict:
-            with stages.stage("links"):
-                broken = check_links([*loaded.hub.items, *loaded.hub.pages],
-                                     [(o.path, o.read() if o.path.endswith(".html") else None)
-                                      for o in outputs], base_path(loaded.config))
-                if broken:
-                    raise BuildFailed(sorted(broken, key=str))
-        with stages.stage("write"):
-            written = write_site(options.out_dir, outputs)
+        with Staging(options.out_dir) as staging:
+            outputs, rendered = render_site(loaded, options, stages, cache, staging)
+            if options.strict:
+                with stages.stage("links"):
+                    broken = check_links([*loaded.hub.items, *loaded.hub.pages],
+                                         [(o.path, o.read() if o.path.endswith(".html") else None)
+                                          for o in outputs], base_path(loaded.config))
+                    if broken:
+                        raise BuildFailed(sorted(broken, key=str))
+            with stages.stage("write"):
+                staging.commit()
+        written = staging.written
     finally:
         cache.close()
     return BuildResult(loaded.config, loaded.hub, loaded.gate, outputs, rendered,

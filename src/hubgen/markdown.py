@@ -23,7 +23,7 @@ from .model import Heading
 
 MORE = "<!-- more -->"
 # Bump when rendering changes in a way that must invalidate cached renders.
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 
 _EXTRA_TAGS = {"input", "label", "figure", "figcaption", "details", "summary", "mark", "kbd",
                "sup", "sub", "abbr", "dl", "dt", "dd", "del", "ins", "s", "section"}
@@ -51,18 +51,23 @@ _ATTRIBUTES: dict[str, set[str]] = {
 
 @dataclass(frozen=True)
 class Rendered:
-    html: str  # the whole body
     teaser_html: str  # what a gated item shows publicly (its first blocks)
     rest_html: str  # the body after the teaser: never in a public file of a gated item
     headings: tuple[Heading, ...]
 
+    @property
+    def html(self) -> str:
+        """The whole body. The cut lies between top-level blocks, so the two cleaned halves
+        together are the cleaned whole."""
+        return self.teaser_html + self.rest_html
+
     def to_json(self) -> dict[str, object]:
-        return {"html": self.html, "teaser": self.teaser_html, "rest": self.rest_html,
+        return {"teaser": self.teaser_html, "rest": self.rest_html,
                 "headings": [[h.level, h.text, h.anchor] for h in self.headings]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rendered:
-        return cls(data["html"], data["teaser"], data["rest"],
+        return cls(data["teaser"], data["rest"],
                    tuple(Heading(int(level), text, anchor)
                          for level, text, anchor in data["headings"]))
 
@@ -185,7 +190,7 @@ def render_markdown(source: str, teaser: int, safe: bool = True) -> Rendered:
     headings = tuple(_flatten(getattr(md, "toc_tokens", [])))
     teaser_raw, _, rest_raw = raw.partition(CUT)
     clean = sanitize if safe else _strip_more
-    return Rendered(clean(teaser_raw + rest_raw), clean(teaser_raw), clean(rest_raw), headings)
+    return Rendered(clean(teaser_raw), clean(rest_raw), headings)
 
 
 def _strip_more(fragment: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -38,23 +38,28 @@ def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
 
 def parallel_map(func: Callable[[T], R], inputs: Sequence[T], jobs: int | None = None) -> list[R]:
     """[func(x) for x in inputs], spread over `jobs` forked processes when worthwhile."""
+    return list(parallel_iter(func, inputs, jobs))
+
+
+def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
+                  jobs: int | None = None) -> Iterator[R]:
+    """func(x) for each input, in input order, as results arrive: the caller can write each one
+    away instead of holding them all."""
     global _TASK
     jobs = jobs or default_jobs()
     if jobs <= 1 or len(inputs) < MIN_PER_WORKER * 2 or \
             "fork" not in multiprocessing.get_all_start_methods():
-        return [func(x) for x in inputs]
+        yield from (func(x) for x in inputs)
+        return
     jobs = min(jobs, len(inputs) // MIN_PER_WORKER)
-    # Several chunks per worker even out uneven work without many round trips.
-    chunks = jobs * 4
-    size = -(-len(inputs) // chunks)
+    # Many small chunks: uneven work evens out, and results come back in small pieces.
+    size = max(MIN_PER_WORKER // 2, -(-len(inputs) // (jobs * 16)))
     bounds = [(start, min(start + size, len(inputs))) for start in range(0, len(inputs), size)]
     _TASK = (func, inputs)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            results: list[R] = []
             for part in pool.map(_run_chunk, bounds):
-                results.extend(part)
-            return results
+                yield from part
     finally:
         _TASK = None

@@ -52,41 +52,70 @@ def _link_or_copy(previous: Path, target: Path) -> None:
         shutil.copy2(previous, target)
 
 
+class Staging:
+    """The fresh folder a build fills, file by file as pages are made, then swaps in.
+
+    Used as a context manager: leaving it by an exception removes the half-made folder and leaves
+    the previous output untouched; `commit()` makes the new folder the output.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out.resolve()
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
+        self._retired = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
+        for leftover in (self.folder, self._retired):
+            shutil.rmtree(leftover, ignore_errors=True)
+        self.folder.mkdir()
+        self.written = 0  # files whose bytes were written (not linked from the last build)
+        self._dirs: set[Path] = set()
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if error is not None or self.folder.exists():
+            self.abort()
+
+    def add(self, output: Output) -> Output:
+        """Put one file in place; returns its record, which reads from the staging folder."""
+        rel = _safe_relative(output.path)
+        target = self.folder.joinpath(*rel.parts)
+        if target.parent not in self._dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(target.parent)
+        previous = self.out.joinpath(*rel.parts)
+        if output.data is None:
+            assert output.reuse is not None, output.path
+            _link_or_copy(output.reuse, target)
+        elif _unchanged(previous, output.data):
+            _link_or_copy(previous, target)
+        else:
+            target.write_bytes(output.data)
+            self.written += 1
+        return Output(output.path, None, output.public, reuse=target, key=output.key)
+
+    def commit(self) -> None:
+        """Swap the new folder in (two renames), then remove the old one."""
+        if self.out.exists():
+            self.out.rename(self._retired)
+        try:
+            self.folder.rename(self.out)
+        except BaseException:
+            if self._retired.exists() and not self.out.exists():
+                self._retired.rename(self.out)
+            raise
+        shutil.rmtree(self._retired, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def write_site(out: Path, outputs: Iterable[Output]) -> int:
     """Lay out every output in a fresh folder, then swap it in; returns how many files were
     written (files kept from the previous build are linked, not counted)."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.new-{os.getpid()}"
-    retired = out.parent / f".{out.name}.old-{os.getpid()}"
-    for leftover in (staging, retired):
-        shutil.rmtree(leftover, ignore_errors=True)
-    count = 0
-    try:
-        staging.mkdir()
-        made: set[Path] = set()
+    with Staging(out) as staging:
         for output in outputs:
-            rel = _safe_relative(output.path)
-            target = staging.joinpath(*rel.parts)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            previous = out.joinpath(*rel.parts)
-            if output.data is None:
-                assert output.reuse is not None, output.path
-                _link_or_copy(output.reuse, target)
-            elif _unchanged(previous, output.data):
-                _link_or_copy(previous, target)
-            else:
-                target.write_bytes(output.data)
-                count += 1
-        if out.exists():
-            out.rename(retired)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired.exists() and not out.exists():
-            retired.rename(out)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-    return count
+            staging.add(output)
+        staging.commit()
+    return staging.written
