@@ -66,6 +66,7 @@ CHANGES: dict[str, Callable[[HubFactory], None]] = {
                                   "<footer>ny bunntekst</footer>\n"),
     "static asset": lambda h: h.write("themes/default/static/hub.css",
                                       (THEME / "static/hub.css").read_text("utf-8") + "\n/* ny */\n"),
+    "download file": lambda h: h.write("content/ebooks/bok.pdf", b"%PDF-1.4 ny bok\n"),
     "hub.toml": lambda h: edit(h.root / "hub.toml", 'label = "Driftssjef"', 'label = "Driftsleder"'),
     "message override": lambda h: edit(h.root / "hub.toml", "[forms]",
                                        '[strings]\nsection_articles = "Fagstoff"\n\n[forms]'),
@@ -126,3 +127,26 @@ def test_a_corrupt_cache_is_rebuilt_not_fatal(make_hub) -> None:
     result = build(BuildOptions(root=hub.root))
     assert len(result.hub.items) == 44
 
+
+
+def test_a_scheduled_item_appears_when_its_day_comes(make_hub, tmp_path: Path, monkeypatch) -> None:
+    hub = hub_with_items(make_hub)
+    hub.write("content/articles/senere.md", item("Senere", date="2026-06-01"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
+    build(BuildOptions(root=hub.root))
+    assert not (hub.root / "output/articles/senere").exists()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1781136000")  # 2026-06-11: nothing else changed
+    build(BuildOptions(root=hub.root))
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert (hub.root / "output/articles/senere/index.html").is_file()
+
+
+def test_touching_a_file_without_changing_it_rebuilds_nothing(make_hub) -> None:
+    import os
+
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    os.utime(hub.root / "content/articles/en.md")
+    assert build(BuildOptions(root=hub.root)).written == 0

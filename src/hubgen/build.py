@@ -329,6 +329,49 @@ def _template_frame(exc: BaseException) -> tuple[str, int | None]:
     return where
 
 
+def input_fingerprint(loaded: Loaded, options: BuildOptions, cache: Cache) -> str:
+    """A hash of everything a build reads: every file under content/ (by its bytes; a file's
+    hash is remembered by size and modification time, and made again when either changes), the
+    config, the theme's templates, messages and static files, today's date (scheduled items),
+    the options, the unlock secret, and hubgen's own version."""
+    config = loaded.config
+    base = config.root / "content"
+    stats = []
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            info = path.stat()
+            stats.append((path, f"{path.relative_to(base).as_posix()}:{info.st_size}:"
+                                f"{info.st_mtime_ns}"))
+    known = cache.get_many("filehash", [key for _, key in stats])
+    fresh = {key: digest(path.read_bytes()) for path, key in stats if key not in known}
+    cache.put_many("filehash", fresh)
+    cache.prune("filehash", [key for _, key in stats])
+    hashes = {**known, **fresh}
+    problems = Problems(config.root)
+    chain = theme_chain(config, problems)
+    statics = static_files(chain)
+    theme = theme_fingerprint(chain, load_messages(chain, config, problems))
+    settings = (options.drafts, options.preview, options.search and search.available(),
+                options.strict, loaded.gate.mode, digest(loaded.gate.secret))
+    return digest(VERSION_SALT, RENDER_VERSION, repr(config), theme, loaded.hub.today.isoformat(),
+                  repr(settings), repr(sorted((k, v.url) for k, v in statics.items())),
+                  *(key + "=" + hashes[key] for _, key in stats))
+
+
+def _unchanged_build(options: BuildOptions, cache: Cache, fingerprint: str) -> list[Output] | None:
+    """The last build's outputs, when it was made from exactly these inputs and is still there."""
+    if not (cache.enabled and options.reuse_pages):
+        return None
+    last = cache.get_many("build:" + str(options.out_dir.resolve()), ["last"]).get("last")
+    if not last or last["input"] != fingerprint:
+        return None
+    out = options.out_dir
+    records = [Output(path, None, public, reuse=out / path) for path, public in last["outputs"]]
+    if not all(record.reuse is not None and record.reuse.is_file() for record in records):
+        return None
+    return records
+
+
 def build(options: BuildOptions) -> BuildResult:
     """Build the hub into options.out_dir; the previous output stays if anything fails."""
     check_target(options.out_dir, options.root)
@@ -336,6 +379,13 @@ def build(options: BuildOptions) -> BuildResult:
     cache = open_cache(options.root, options.cache)
     try:
         loaded = load(options, stages, cache)
+        with stages.stage("unchanged?"):
+            fingerprint = input_fingerprint(loaded, options, cache) if cache.enabled else ""
+            same = _unchanged_build(options, cache, fingerprint)
+        if same is not None:
+            # Nothing that goes into the site changed: the output stands as it is, untouched.
+            return BuildResult(loaded.config, loaded.hub, loaded.gate, same, {},
+                               loaded.problems.warnings, stages.timings, 0)
         with Staging(options.out_dir) as staging:
             outputs, rendered = render_site(loaded, options, stages, cache, staging)
             if options.strict:
@@ -348,6 +398,9 @@ def build(options: BuildOptions) -> BuildResult:
             with stages.stage("write"):
                 staging.commit()
         written = staging.written
+        if cache.enabled and options.reuse_pages:
+            cache.replace_kind("build:" + str(options.out_dir.resolve()), {"last": {
+                "input": fingerprint, "outputs": [[o.path, o.public] for o in outputs]}})
     finally:
         cache.close()
     return BuildResult(loaded.config, loaded.hub, loaded.gate, outputs, rendered,

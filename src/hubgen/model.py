@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -64,12 +65,12 @@ class Item:
     def section(self) -> str:
         return SECTIONS[self.type]
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         """Stable identity used in submissions and unlock tokens: `<section>/<slug>`."""
         return f"{self.section}/{self.slug}"
 
-    @property
+    @functools.cached_property
     def url(self) -> str:
         return f"/{self.section}/{self.slug}/"
 

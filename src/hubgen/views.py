@@ -118,6 +118,9 @@ class FormResult:
     back_url: str
 
 
+RELATED_SCAN = 60
+
+
 def cell_url(persona: str, phase: str) -> str:
     return f"/personas/{persona}/{phase}/"
 
@@ -231,7 +234,8 @@ class Views:
         if len(chosen) < limit:
             shared: dict[str, tuple[int, Item]] = {}
             for label in item.topics:
-                for other in self.topic_items.get(self.topic_of[label].slug, []):
+                # The newest few per topic are enough to rank, and keep this linear in the hub.
+                for other in self.topic_items.get(self.topic_of[label].slug, [])[:RELATED_SCAN]:
                     if other.id != item.id and other.id not in chosen:
                         count = shared.get(other.id, (0, other))[0] + 1
                         shared[other.id] = (count, other)
