@@ -76,11 +76,27 @@ class BuildOptions:
         return self.out if self.out is not None else self.root / "output"
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What the build summary reports about the items."""
+
+    by_type: dict[str, int]
+    gated: int
+    held: int
+
+    @classmethod
+    def of(cls, hub: Hub) -> Counts:
+        types = Counter(i.type for i in hub.items)
+        return cls({t: types[t] for t in ("article", "ebook", "checklist")},
+                   sum(1 for i in hub.items if i.gated), len(hub.held_back))
+
+
 @dataclass
 class BuildResult:
     config: Config
-    hub: Hub
+    hub: Hub | None  # None when nothing changed and the previous output stands
     gate: Gate
+    counts: Counts
     outputs: list[Output] = field(default_factory=list)
     rendered: dict[str, Rendered] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
@@ -88,14 +104,12 @@ class BuildResult:
     written: int = 0
 
     def summary(self) -> str:
-        types = Counter(i.type for i in self.hub.items)
-        gated = sum(1 for i in self.hub.items if i.gated)
+        items = sum(self.counts.by_type.values())
         pages = sum(1 for o in self.outputs if o.path.endswith(".html"))
-        kinds = ", ".join(f"{types[t]} {t}s" for t in ("article", "ebook", "checklist"))
-        held = f", {len(self.hub.held_back)} held back (draft or scheduled)" \
-            if self.hub.held_back else ""
-        return (f"{len(self.hub.items)} items ({kinds}; {len(self.hub.items) - gated} open, "
-                f"{gated} gated){held}; {pages} pages, {len(self.outputs)} files; "
+        kinds = ", ".join(f"{n} {t}s" for t, n in self.counts.by_type.items())
+        held = f", {self.counts.held} held back (draft or scheduled)" if self.counts.held else ""
+        return (f"{items} items ({kinds}; {items - self.counts.gated} open, "
+                f"{self.counts.gated} gated){held}; {pages} pages, {len(self.outputs)} files; "
                 f"{sum(self.timings.values()):.2f} s")
 
 
@@ -329,12 +343,11 @@ def _template_frame(exc: BaseException) -> tuple[str, int | None]:
     return where
 
 
-def input_fingerprint(loaded: Loaded, options: BuildOptions, cache: Cache) -> str:
+def input_fingerprint(config: Config, gate: Gate, options: BuildOptions, cache: Cache) -> str:
     """A hash of everything a build reads: every file under content/ (by its bytes; a file's
     hash is remembered by size and modification time, and made again when either changes), the
     config, the theme's templates, messages and static files, today's date (scheduled items),
     the options, the unlock secret, and hubgen's own version."""
-    config = loaded.config
     base = config.root / "content"
     stats = []
     for path in sorted(base.rglob("*")):
@@ -352,16 +365,15 @@ def input_fingerprint(loaded: Loaded, options: BuildOptions, cache: Cache) -> st
     statics = static_files(chain)
     theme = theme_fingerprint(chain, load_messages(chain, config, problems))
     settings = (options.drafts, options.preview, options.search and search.available(),
-                options.strict, loaded.gate.mode, digest(loaded.gate.secret))
-    return digest(VERSION_SALT, RENDER_VERSION, repr(config), theme, loaded.hub.today.isoformat(),
+                options.strict, gate.mode, digest(gate.secret))
+    return digest(VERSION_SALT, RENDER_VERSION, repr(config), theme, today(config).isoformat(),
                   repr(settings), repr(sorted((k, v.url) for k, v in statics.items())),
                   *(key + "=" + hashes[key] for _, key in stats))
 
 
-def _unchanged_build(options: BuildOptions, cache: Cache, fingerprint: str) -> list[Output] | None:
-    """The last build's outputs, when it was made from exactly these inputs and is still there."""
-    if not (cache.enabled and options.reuse_pages):
-        return None
+def _unchanged_build(options: BuildOptions, cache: Cache, config: Config, gate: Gate,
+                     fingerprint: str) -> BuildResult | None:
+    """The last build's result, when it was made from exactly these inputs and is still there."""
     last = cache.get_many("build:" + str(options.out_dir.resolve()), ["last"]).get("last")
     if not last or last["input"] != fingerprint:
         return None
@@ -369,7 +381,19 @@ def _unchanged_build(options: BuildOptions, cache: Cache, fingerprint: str) -> l
     records = [Output(path, None, public, reuse=out / path) for path, public in last["outputs"]]
     if not all(record.reuse is not None and record.reuse.is_file() for record in records):
         return None
-    return records
+    counts = Counts(**last["counts"])
+    warnings = [Problem(path, message, line, hint, warning=True)
+                for path, message, line, hint in last["warnings"]]
+    return BuildResult(config, None, gate, counts, records, warnings=warnings)
+
+
+def _remember_build(options: BuildOptions, cache: Cache, fingerprint: str,
+                    result: BuildResult) -> None:
+    cache.replace_kind("build:" + str(options.out_dir.resolve()), {"last": {
+        "input": fingerprint, "outputs": [[o.path, o.public] for o in result.outputs],
+        "counts": {"by_type": result.counts.by_type, "gated": result.counts.gated,
+                   "held": result.counts.held},
+        "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}})
 
 
 def build(options: BuildOptions) -> BuildResult:
@@ -378,14 +402,20 @@ def build(options: BuildOptions) -> BuildResult:
     stages = Stages()
     cache = open_cache(options.root, options.cache)
     try:
+        fingerprint = ""
+        if cache.enabled and options.reuse_pages:
+            with stages.stage("unchanged?"):
+                config = load_config(options.root, options.base_url)
+                gate_problems = Problems(options.root)
+                gate = make_gate(config, gate_problems, dev=options.dev)
+                if not gate_problems.errors:
+                    fingerprint = input_fingerprint(config, gate, options, cache)
+                    same = _unchanged_build(options, cache, config, gate, fingerprint)
+                    if same is not None:
+                        # Nothing that goes into the site changed: the output stands, untouched.
+                        same.timings = stages.timings
+                        return same
         loaded = load(options, stages, cache)
-        with stages.stage("unchanged?"):
-            fingerprint = input_fingerprint(loaded, options, cache) if cache.enabled else ""
-            same = _unchanged_build(options, cache, fingerprint)
-        if same is not None:
-            # Nothing that goes into the site changed: the output stands as it is, untouched.
-            return BuildResult(loaded.config, loaded.hub, loaded.gate, same, {},
-                               loaded.problems.warnings, stages.timings, 0)
         with Staging(options.out_dir) as staging:
             outputs, rendered = render_site(loaded, options, stages, cache, staging)
             if options.strict:
@@ -397,14 +427,14 @@ def build(options: BuildOptions) -> BuildResult:
                         raise BuildFailed(sorted(broken, key=str))
             with stages.stage("write"):
                 staging.commit()
-        written = staging.written
-        if cache.enabled and options.reuse_pages:
-            cache.replace_kind("build:" + str(options.out_dir.resolve()), {"last": {
-                "input": fingerprint, "outputs": [[o.path, o.public] for o in outputs]}})
+        result = BuildResult(loaded.config, loaded.hub, loaded.gate, Counts.of(loaded.hub),
+                             outputs, rendered, loaded.problems.warnings, stages.timings,
+                             staging.written)
+        if fingerprint:
+            _remember_build(options, cache, fingerprint, result)
     finally:
         cache.close()
-    return BuildResult(loaded.config, loaded.hub, loaded.gate, outputs, rendered,
-                       loaded.problems.warnings, stages.timings, written)
+    return result
 
 
 __all__ = ["BuildFailed", "BuildOptions", "BuildResult", "build", "load"]

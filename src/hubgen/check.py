@@ -25,6 +25,7 @@ def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> lis
                                         reuse_pages=False))
         except BuildFailed as failed:
             return failed.problems
+        assert result.hub is not None  # a check never reuses an earlier build
         files = read_tree(out)
         secrets = secrets_of(result.config, result.gate, result.hub.items, result.rendered)
         links = check_links([*result.hub.items, *result.hub.pages],
