@@ -375,15 +375,19 @@ def _unchanged_build(options: BuildOptions, cache: Cache, config: Config, gate: 
                      fingerprint: str) -> BuildResult | None:
     """The last build's result, when it was made from exactly these inputs and is still there."""
     last = cache.get_many("build:" + str(options.out_dir.resolve()), ["last"]).get("last")
-    if not last or last["input"] != fingerprint:
+    if not last or last.get("input") != fingerprint:
         return None
     out = options.out_dir
-    records = [Output(path, None, public, reuse=out / path) for path, public in last["outputs"]]
+    try:
+        records = [Output(path, None, public, reuse=out / path)
+                   for path, public in last["outputs"]]
+        counts = Counts(**last["counts"])
+        warnings = [Problem(path, message, line, hint, warning=True)
+                    for path, message, line, hint in last["warnings"]]
+    except (KeyError, TypeError, ValueError):  # a record from another hubgen: build afresh
+        return None
     if not all(record.reuse is not None and record.reuse.is_file() for record in records):
         return None
-    counts = Counts(**last["counts"])
-    warnings = [Problem(path, message, line, hint, warning=True)
-                for path, message, line, hint in last["warnings"]]
     return BuildResult(config, None, gate, counts, records, warnings=warnings)
 
 
