@@ -150,3 +150,17 @@ def test_touching_a_file_without_changing_it_rebuilds_nothing(make_hub) -> None:
     build(BuildOptions(root=hub.root))
     os.utime(hub.root / "content/articles/en.md")
     assert build(BuildOptions(root=hub.root)).written == 0
+
+
+def test_an_edit_rewrites_only_the_files_it_changes(make_hub) -> None:
+    hub = hub_with_items(make_hub)
+    # Without the search index, which Pagefind rewrites whole whenever a page changes.
+    build(BuildOptions(root=hub.root, search=False))
+    out = hub.root / "output"
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    CHANGES["body"](hub)
+    result = build(BuildOptions(root=hub.root, search=False))
+    after = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    changed = sorted(p.relative_to(out).as_posix() for p in after if after[p] != before.get(p))
+    assert changed == ["articles/en/index.html"]  # its body is on its own page only
+    assert result.written == 1

@@ -12,7 +12,7 @@ import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -70,6 +70,8 @@ class BuildOptions:
     reuse_pages: bool = True  # take unchanged pages from the previous output (off for check)
     search: bool = True  # build the Pagefind index when the search extra is installed
     strict: bool = False  # broken internal links are errors (`hubgen check` always checks)
+    # Held while new files move into the output (a server reading it takes the same lock).
+    commit_lock: AbstractContextManager[object] | None = field(default=None, compare=False)
 
     @property
     def out_dir(self) -> Path:
@@ -420,7 +422,7 @@ def build(options: BuildOptions) -> BuildResult:
                         same.timings = stages.timings
                         return same
         loaded = load(options, stages, cache)
-        with Staging(options.out_dir) as staging:
+        with Staging(options.out_dir, options.commit_lock) as staging:
             outputs, rendered = render_site(loaded, options, stages, cache, staging)
             if options.strict:
                 with stages.stage("links"):

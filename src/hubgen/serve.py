@@ -225,17 +225,17 @@ class PreviewHandler(BaseHTTPRequestHandler):
         site = self.preview.site_dir
         deadline = time.monotonic() + SWAP_WAIT_SECONDS
         while True:
-            target = locate(site, path, status.base_path)
+            with self.preview.site_lock:
+                target = locate(site, path, status.base_path)
+                handle = _open(target.file) if target is not None and target.file else None
             if target is not None and target.redirect is not None:
                 self._redirect(target.redirect, query)
                 return
-            if target is not None and target.file is not None:
-                handle = _open(target.file)
-                if handle is not None:
-                    with handle:
-                        self._file(target.file.name, handle, status)
-                    return
-            # Between the writer's two renames the folder is briefly absent: wait for it.
+            if target is not None and target.file is not None and handle is not None:
+                with handle:
+                    self._file(target.file.name, handle, status)
+                return
+            # Before the first build's folder is in place: wait for it a little.
             if site.is_dir() or not status.successes or time.monotonic() > deadline:
                 break
             time.sleep(0.01)
@@ -400,8 +400,12 @@ class PreviewServer:
         self.port_tries = port_tries
         # No search index in preview: Pagefind re-reads every page, which would cost each save
         # seconds on a large hub; `hubgen build` makes it.
+        # Requests open files under this lock and the build commits under it, so a request never
+        # sees a half-committed site (it waits the few milliseconds a commit takes).
+        self.site_lock = threading.Lock()
         self.options = BuildOptions(self.root, out=self.root / PREVIEW_DIR, drafts=True,
-                                    preview=True, dev=True, search=False)
+                                    preview=True, dev=True, search=False,
+                                    commit_lock=self.site_lock)
         self.site_dir = self.options.out_dir
         self.leads_db = self.root / LEADS_DB
         self.broker = EventBroker()

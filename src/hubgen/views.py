@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .config import Config
 from .content import make_slug
@@ -36,9 +36,13 @@ class SectionView:
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ItemView:
-    """An item as a card or as its page; body_html is whatever this page may show."""
+    """An item as a card or as its page; body_html is whatever this page may show.
+
+    Its repr is part of every page key that shows it (build.render_pages); a card appears on many
+    pages, so the repr is made once per object.
+    """
 
     id: str
     type: str
@@ -60,6 +64,14 @@ class ItemView:
     body_html: str = ""  # Markup on pages that show a body
     download_url: str | None = None
     download_name: str | None = None
+
+    def __repr__(self) -> str:
+        cached: str | None = self.__dict__.get("_repr")
+        if cached is None:
+            parts = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+            cached = f"ItemView({parts})"
+            object.__setattr__(self, "_repr", cached)
+        return cached
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,19 @@
 """The only code that writes the built site.
 
-The whole site is laid out in a fresh folder beside the target, then swapped in with renames, so a
-failed build (or one interrupted half-way) leaves the previous output exactly as it was, and a
-server never sees a half-written site. A file whose bytes did not change is not written again: the
-new folder gets a hard link to the previous file (same inode, same modification time), so a
-rebuild with no change writes no file data and deploy tools that compare times see no change.
+New and changed files are written into a staging folder beside the output while the build runs;
+only when everything succeeded are they moved in, so a failed or interrupted build leaves the
+previous output exactly as it was. A file whose bytes did not change is never written again (same
+inode, same modification time), so a rebuild with no change writes nothing and deploy tools that
+compare times see no change.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
@@ -53,62 +55,103 @@ def _link_or_copy(previous: Path, target: Path) -> None:
 
 
 class Staging:
-    """The fresh folder a build fills, file by file as pages are made, then swaps in.
+    """Where a build puts its files, one by one as they are made, until it succeeds.
 
-    Used as a context manager: leaving it by an exception removes the half-made folder and leaves
-    the previous output untouched; `commit()` makes the new folder the output.
+    Only files whose bytes are new go into the staging folder; an unchanged file stays where it is,
+    untouched. `commit()` then moves the new files into the output (each move is atomic) and
+    removes the files this build no longer makes. Leaving the context by an exception removes the
+    staging folder and leaves the previous output exactly as it was. `lock`, if given, is held
+    during the commit, so that a server reading the output under the same lock never sees a
+    half-committed site.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, lock: AbstractContextManager[object] | None = None) -> None:
         self.out = out.resolve()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.folder = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
-        self._retired = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
-        for leftover in (self.folder, self._retired):
-            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir()
-        self.written = 0  # files whose bytes were written (not linked from the last build)
+        self.written = 0  # files whose bytes were written
+        self._lock = lock or nullcontext()
+        self._fresh = not self.out.is_dir()  # first build: the staging folder becomes the output
+        self._paths: set[str] = set()
+        self._staged: list[PurePosixPath] = []
         self._dirs: set[Path] = set()
 
     def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if error is not None or self.folder.exists():
-            self.abort()
+        self.abort()
 
     def add(self, output: Output) -> Output:
-        """Put one file in place; returns its record, which reads from the staging folder."""
+        """Take one file; returns its record, which reads from where its bytes are now."""
         rel = _safe_relative(output.path)
+        if output.path in self._paths:
+            raise ValueError(f"two outputs for {output.path}")
+        self._paths.add(output.path)
+        previous = self.out.joinpath(*rel.parts)
+        if not self._fresh:
+            if output.data is None and output.reuse == previous:
+                return Output(output.path, None, output.public, reuse=previous, key=output.key)
+            if output.data is not None and _unchanged(previous, output.data):
+                return Output(output.path, None, output.public, reuse=previous, key=output.key)
         target = self.folder.joinpath(*rel.parts)
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
-        previous = self.out.joinpath(*rel.parts)
         if output.data is None:
             assert output.reuse is not None, output.path
             _link_or_copy(output.reuse, target)
-        elif _unchanged(previous, output.data):
-            _link_or_copy(previous, target)
         else:
             target.write_bytes(output.data)
             self.written += 1
+        self._staged.append(rel)
         return Output(output.path, None, output.public, reuse=target, key=output.key)
 
     def commit(self) -> None:
-        """Swap the new folder in (two renames), then remove the old one."""
-        if self.out.exists():
-            self.out.rename(self._retired)
-        try:
-            self.folder.rename(self.out)
-        except BaseException:
-            if self._retired.exists() and not self.out.exists():
-                self._retired.rename(self.out)
-            raise
-        shutil.rmtree(self._retired, ignore_errors=True)
+        """Make the staged files the output and remove what this build no longer makes."""
+        with self._lock:
+            if self._fresh and not self.out.exists():
+                self.folder.rename(self.out)
+                return
+            made: set[Path] = set()
+            for rel in self._staged:
+                target = self.out.joinpath(*rel.parts)
+                if target.parent not in made:
+                    _make_folder(target.parent)
+                    made.add(target.parent)
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)  # a folder where this build puts a file
+                os.replace(self.folder.joinpath(*rel.parts), target)
+            self._remove_stale()
+        self.abort()
+
+    def _remove_stale(self) -> None:
+        for dirpath, dirnames, filenames in os.walk(self.out, topdown=False):
+            folder = Path(dirpath)
+            base = folder.relative_to(self.out).as_posix()
+            for name in filenames:
+                rel = name if base == "." else f"{base}/{name}"
+                if rel not in self._paths:
+                    (folder / name).unlink()
+            for name in dirnames:
+                with contextlib.suppress(OSError):  # not empty: it holds this build's files
+                    (folder / name).rmdir()
 
     def abort(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _make_folder(folder: Path) -> None:
+    """mkdir -p, replacing a file that stands where a folder must be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        for parent in [*reversed(folder.parents), folder]:
+            if parent.is_file() or parent.is_symlink():
+                parent.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def write_site(out: Path, outputs: Iterable[Output]) -> int:
