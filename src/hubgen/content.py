@@ -41,6 +41,7 @@ RESERVED_SLUGS = frozenset({*SECTIONS.values(), "personas", "phases", "topics", 
 IGNORED = re.compile(r"^(\.|_|~)|(~|\.swp|\.swx|\.tmp|\.bak)$")
 
 
+@functools.lru_cache(maxsize=65536)
 def make_slug(text: str) -> str:
     """Lower-case ASCII slug; Norwegian and Danish letters transliterated (æ→ae, ø→o, å→a)."""
     return str(slugify(text, replacements=[["æ", "ae"], ["Æ", "ae"], ["ø", "o"], ["Ø", "o"],

@@ -48,6 +48,10 @@ class Problems:
         """A path as the editor knows it: relative to the hub's root folder."""
         p = Path(path)
         if self.root is not None:
+            try:  # the common case, without touching the disk
+                return p.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
             try:
                 return p.resolve().relative_to(self.root.resolve()).as_posix()
             except ValueError:

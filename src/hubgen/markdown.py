@@ -23,7 +23,7 @@ from .model import Heading
 
 MORE = "<!-- more -->"
 # Bump when rendering changes in a way that must invalidate cached renders.
-RENDER_VERSION = "4"
+RENDER_VERSION = "5"
 
 _EXTRA_TAGS = {"input", "label", "figure", "figcaption", "details", "summary", "mark", "kbd",
                "sup", "sub", "abbr", "dl", "dt", "dd", "del", "ins", "s", "section"}
@@ -54,6 +54,7 @@ class Rendered:
     teaser_html: str  # what a gated item shows publicly (its first blocks)
     rest_html: str  # the body after the teaser: never in a public file of a gated item
     headings: tuple[Heading, ...]
+    words: int = 0  # of the whole body, for the reading time
 
     @property
     def html(self) -> str:
@@ -62,14 +63,14 @@ class Rendered:
         return self.teaser_html + self.rest_html
 
     def to_json(self) -> dict[str, object]:
-        return {"teaser": self.teaser_html, "rest": self.rest_html,
+        return {"teaser": self.teaser_html, "rest": self.rest_html, "words": self.words,
                 "headings": [[h.level, h.text, h.anchor] for h in self.headings]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rendered:
         return cls(data["teaser"], data["rest"],
                    tuple(Heading(int(level), text, anchor)
-                         for level, text, anchor in data["headings"]))
+                         for level, text, anchor in data["headings"]), int(data["words"]))
 
 
 class _TaskLists(Treeprocessor):
@@ -190,7 +191,9 @@ def render_markdown(source: str, teaser: int, safe: bool = True) -> Rendered:
     headings = tuple(_flatten(getattr(md, "toc_tokens", [])))
     teaser_raw, _, rest_raw = raw.partition(CUT)
     clean = sanitize if safe else _strip_more
-    return Rendered(clean(teaser_raw), clean(rest_raw), headings)
+    teaser_html, rest_html = clean(teaser_raw), clean(rest_raw)
+    words = len(html_to_text(teaser_html + rest_html).split())
+    return Rendered(teaser_html, rest_html, headings, words)
 
 
 def _strip_more(fragment: str) -> str:

@@ -110,7 +110,7 @@ def index_path(url: str) -> str:
 def _item_view(site: Site, item: Item, unlocked: bool) -> ItemView:
     rendered = site.rendered[item.id]
     full = unlocked or not item.gated
-    words = len(html_to_text(rendered.html).split())
+    words = rendered.words
     base = (unlocked and site.gate.unlocked_url(item)) or item.url
     show_download = item.download is not None and full
     return replace(
