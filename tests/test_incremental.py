@@ -164,3 +164,17 @@ def test_an_edit_rewrites_only_the_files_it_changes(make_hub) -> None:
     changed = sorted(p.relative_to(out).as_posix() for p in after if after[p] != before.get(p))
     assert changed == ["articles/en/index.html"]  # its body is on its own page only
     assert result.written == 1
+
+
+def test_preview_and_published_builds_into_one_folder_do_not_mix(make_hub, tmp_path: Path) -> None:
+    hub = hub_with_items(make_hub)
+    hub.write("content/articles/utkast.md", item("Utkast", draft="true"))
+    # A theme may show anything in preview; a published build must never keep it.
+    hub.write("themes/default/templates/partials/footer.html",
+              "<footer>{% if preview %}FORHANDSVISNING{% endif %}</footer>\n")
+    build(BuildOptions(root=hub.root, drafts=True, preview=True))
+    assert b"FORHANDSVISNING" in (hub.root / "output/articles/en/index.html").read_bytes()
+    build(BuildOptions(root=hub.root))
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))

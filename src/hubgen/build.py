@@ -206,8 +206,10 @@ def render_site(
             *special_pages(site, options.search and search.available()),
         ])
         problems.raise_if_errors()
+        # What every page depends on besides its own context: the template globals.
         fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(chain, messages),
-                             repr(sorted((k, v.url) for k, v in statics.items())))
+                             repr(sorted((k, v.url) for k, v in statics.items())),
+                             repr((options.preview, options.drafts)))
         outputs = _guard_templates(problems, lambda: render_pages(
             site, planned, fingerprint, cache, options, staging))
         problems.raise_if_errors()
