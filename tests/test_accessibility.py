@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_one_h1_and_no_skipped_heading_levels(pages: dict[str, BeautifulSoup]) -
     for path, page in pages.items():
         levels = [int(h.name[1]) for h in page.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])]
         assert levels.count(1) == 1, path
-        for before, after in zip(levels, levels[1:], strict=False):
+        for before, after in itertools.pairwise(levels):
             assert after <= before + 1, f"{path}: h{before} then h{after}"
 
 
