@@ -25,7 +25,8 @@ from bs4 import BeautifulSoup
 from conftest import HUB_TOML, item
 from hubgen.cli import main
 from hubgen.livereload import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
-from hubgen.serve import PreviewServer, content_type, locate
+from hubgen.serve import PreviewServer
+from hubgen.sitefiles import content_type, locate
 
 CANARY = "leak-canary-7f3a"  # in hub.toml: must never appear in a response
 HUB = HUB_TOML + f"\n# {CANARY}\n"

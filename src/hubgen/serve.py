@@ -1,8 +1,9 @@
 """`hubgen serve`: build with drafts, serve, rebuild on change, reload the browser, run the collector.
 
-The preview site is built into ROOT/.hubgen/preview by the ordinary pipeline (the writer swaps the
-folder in whole), and every request resolves that folder anew, so a request during a rebuild gets
-the previous complete version. A failed rebuild leaves the last good site served and its problems
+The preview site is built into ROOT/.hubgen/preview by the ordinary pipeline. The writer moves a
+rebuild's new files in under `site_lock`, and requests open their file under the same lock, so a
+request during a rebuild gets the previous complete version (or waits the milliseconds a commit
+takes). A failed rebuild leaves the last good site served and its problems
 shown in the terminal and, through livereload.py, in the browser.
 
 Safety, after other dev servers' advisories (MkDocs CVE-2021-40978, Vite CVE-2025-24010, CPython
@@ -17,7 +18,6 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
-import mimetypes
 import os
 import queue
 import shutil
@@ -29,12 +29,10 @@ import time
 import traceback
 import webbrowser
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
-from urllib.parse import quote, unquote_to_bytes
 
 from .build import BuildOptions
 from .collector import CollectorApp, make_app
@@ -57,6 +55,7 @@ from .livereload import (
     sse_message,
     tools_page,
 )
+from .sitefiles import HTML, content_type, locate, open_file
 from .theme import builtin_themes_dir
 
 PREVIEW_DIR = Path(".hubgen") / "preview"
@@ -67,76 +66,8 @@ PORT_TRIES = 10  # a busy port: try this many ports from the one asked for
 QUIET_SECONDS = 0.1  # debounce: build once saves have stopped for this long
 SUBMIT_URL = "/_hubgen/submit"
 KEEPALIVE_SECONDS = 15.0  # an SSE comment this often finds closed streams
-SWAP_WAIT_SECONDS = 1.0  # longest wait for the writer's two renames to complete
+FIRST_BUILD_WAIT_SECONDS = 1.0  # longest wait for the first build's folder to appear
 MAX_FORM_BYTES = 1 << 20
-HTML = "text/html; charset=utf-8"
-
-# Fixed here rather than left to the OS's table (Windows' registry may say text/plain for .js).
-_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
-          ".mjs": "text/javascript", ".json": "application/json",
-          ".webmanifest": "application/manifest+json", ".xml": "application/xml",
-          ".atom": "application/atom+xml", ".svg": "image/svg+xml", ".txt": "text/plain",
-          ".pdf": "application/pdf", ".woff2": "font/woff2", ".ico": "image/x-icon"}
-_TEXT_TYPES = ("application/json", "application/manifest+json", "application/xml",
-               "application/atom+xml", "image/svg+xml")
-
-
-def content_type(name: str) -> str:
-    """The Content-Type of a site file; UTF-8 for every text type (the build writes UTF-8)."""
-    ext = os.path.splitext(name)[1].lower()
-    kind = ("text/plain" if name in ("_headers", "_redirects") else
-            _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream")
-    return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind in _TEXT_TYPES else kind
-
-
-@dataclass(frozen=True)
-class Target:
-    """A request's file, or where a folder asked for without its slash redirects."""
-
-    file: Path | None = None
-    redirect: str | None = None
-
-
-def locate(site: Path, url_path: str, prefix: str = "") -> Target | None:
-    """The file under `site` that a raw (still percent-encoded) URL path names, or None.
-
-    Each segment is decoded on its own; one that decodes to '.', '..' or holds a slash, a backslash
-    or a NUL is refused, as is any path whose resolved form (symlinks followed) leaves `site`.
-    Empty segments are dropped, so leading slashes collapse: a redirect is always a local path.
-    """
-    parts: list[str] = []
-    for raw in url_path.split("/"):
-        if not raw:
-            continue
-        try:
-            part = unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            return None
-        if part in (".", "..") or any(c in part for c in "/\\\0"):
-            return None
-        parts.append(part)
-    served = parts
-    if prefix:
-        base = [p for p in prefix.split("/") if p]
-        if parts[:len(base)] != base:
-            return None
-        served = parts[len(base):]
-    root = site.resolve()
-    try:
-        path = root.joinpath(*served).resolve()
-        if not path.is_relative_to(root):
-            return None
-        if path.is_dir():
-            if not url_path.endswith("/"):
-                return Target(redirect="/" + "".join(quote(p) + "/" for p in parts))
-            path = (path / "index.html").resolve()
-            if not path.is_relative_to(root):
-                return None
-        return Target(file=path) if path.is_file() else None
-    except (OSError, ValueError):  # a name too long, a symlink loop...
-        return None
-
-
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     # On Windows SO_REUSEADDR would let us bind a port another server already listens on.
@@ -223,11 +154,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self._redirect(status.base_path + "/", query)
             return
         site = self.preview.site_dir
-        deadline = time.monotonic() + SWAP_WAIT_SECONDS
+        deadline = time.monotonic() + FIRST_BUILD_WAIT_SECONDS
         while True:
             with self.preview.site_lock:
                 target = locate(site, path, status.base_path)
-                handle = _open(target.file) if target is not None and target.file else None
+                handle = open_file(target.file) if target is not None and target.file else None
             if target is not None and target.redirect is not None:
                 self._redirect(target.redirect, query)
                 return
@@ -254,7 +185,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         target = locate(site, "/404.html")
         body = None
         if target is not None and target.file is not None:
-            handle = _open(target.file)
+            handle = open_file(target.file)
             if handle is not None:
                 with handle:
                     body = handle.read()
@@ -362,13 +293,6 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-
-
-def _open(path: Path) -> BinaryIO | None:
-    try:
-        return path.open("rb")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
 
 
 def _split_host(value: str) -> tuple[str, int | None]:
