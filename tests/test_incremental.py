@@ -178,3 +178,15 @@ def test_preview_and_published_builds_into_one_folder_do_not_mix(make_hub, tmp_p
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
     assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+
+
+def test_a_new_unlock_secret_reaches_every_gated_page(make_hub, tmp_path: Path, monkeypatch) -> None:
+    hub = hub_with_items(make_hub)
+    monkeypatch.setenv("HUBGEN_GATE_SECRET", "first-secret")
+    build(BuildOptions(root=hub.root))
+    monkeypatch.setenv("HUBGEN_GATE_SECRET", "second-secret")
+    build(BuildOptions(root=hub.root))
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert b"/unlocked/" in (hub.root / "output/ebooks/bok/index.html").read_bytes()  # soft mode

@@ -162,7 +162,7 @@ def _render_body(args: tuple[str, int, bool]) -> Rendered:
 
 
 def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
-                  ) -> tuple[dict[str, Rendered], dict[str, str]]:
+                  ) -> tuple[dict[str, Rendered], dict[str, str], dict[str, str]]:
     """Markdown of every item and page -> HTML: the expensive, pure step; cached and parallel."""
     config = loaded.config
     wanted: dict[str, tuple[str, int, bool]] = {
@@ -178,7 +178,7 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     rendered = {name: done.get(name) or Rendered.from_json(known[keys[name]]) for name in wanted}
     items = {item.id: rendered[item.id] for item in loaded.hub.items}
     pages = {page.url: rendered[page.url].html for page in loaded.hub.pages}
-    return items, pages
+    return items, pages, {item.id: keys[item.id] for item in loaded.hub.items}
 
 
 def render_site(
@@ -193,12 +193,12 @@ def render_site(
         problems.raise_if_errors()
         env = make_environment(chain, config, messages, statics, options.preview)
     with stages.stage("markdown"):
-        rendered, page_html = render_bodies(loaded, cache, options.jobs)
+        rendered, page_html, render_keys = render_bodies(loaded, cache, options.jobs)
     with stages.stage("templates"):
         version = consent_version(config, *consent_words(messages.table))
         views = Views(config, hub, messages)
-        site = Site(config, hub, loaded.gate, env, views, statics, rendered, version,
-                    options.preview, feed_list(config, hub, messages))
+        site = Site(config, hub, loaded.gate, env, views, statics, rendered, render_keys,
+                    version, options.preview, feed_list(config, hub, messages))
         planned = _guard_templates(problems, lambda: [
             *(out for item in hub.items for out in item_pages(site, item)),
             *hub_pages(site),
@@ -209,7 +209,8 @@ def render_site(
         # What every page depends on besides its own context: the template globals.
         fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(chain, messages),
                              repr(sorted((k, v.url) for k, v in statics.items())),
-                             repr((options.preview, options.drafts)))
+                             repr((options.preview, options.drafts)), version,
+                             loaded.gate.mode, digest(loaded.gate.secret))
         outputs = _guard_templates(problems, lambda: render_pages(
             site, planned, fingerprint, cache, options, staging))
         problems.raise_if_errors()
@@ -257,7 +258,8 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
     """
     state_kind = "page:" + str(options.out_dir.resolve())
     pages = [p for p in planned if isinstance(p, Page)]
-    keys = {p.path: digest(fingerprint, repr(p.job)) for p in pages}
+    keys = {p.path: digest(fingerprint, p.sig if p.sig is not None else repr(p.job))
+            for p in pages}
     remember = cache.enabled and options.reuse_pages
     previous = cache.get_many(state_kind, keys) if remember else {}
     out_dir = options.out_dir
@@ -278,7 +280,8 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
             todo.append(entry)
     # Each page is written away as soon as it is made, so memory does not grow with the hub.
     failures: list[Problem] = []
-    made = parallel_iter(functools.partial(_render_one, site), [p.job for p in todo], options.jobs)
+    made = parallel_iter(functools.partial(_render_one, site), [p.resolve() for p in todo],
+                         options.jobs)
     for page, data in zip(todo, made, strict=True):
         if isinstance(data, Problem):
             failures.append(data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -59,9 +59,21 @@ class PageJob:
 
 @dataclass(frozen=True)
 class Page:
+    """A page to write. Either its job is made at once, or `sig` stands for everything the page
+    is made from (besides the build-wide fingerprint) and `make` makes the job only when the page
+    must really be rendered: an unchanged page then costs no context at all."""
+
     path: str
-    job: PageJob
+    job: PageJob | None
     public: bool = True
+    sig: str | None = None
+    make: Callable[[], PageJob] | None = None
+
+    def resolve(self) -> PageJob:
+        if self.job is not None:
+            return self.job
+        assert self.make is not None, self.path
+        return self.make()
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Site:
     views: Views
     statics: dict[str, StaticFile]
     rendered: dict[str, Rendered]
+    render_keys: dict[str, str]  # item id -> the cache key of its rendered body
     consent_version: str
     preview: bool = False
     feeds: tuple[Feed, ...] = field(default=())
@@ -123,23 +136,41 @@ def _item_view(site: Site, item: Item, unlocked: bool) -> ItemView:
     )
 
 
-def item_pages(site: Site, item: Item) -> Iterator[Output | Page]:
-    """The public page of an item, and for a gated one its unlocked page; with their files."""
+def _public_job(site: Site, item: Item, steps: tuple[ItemView, ...]) -> PageJob:
     config, gate = site.config, site.gate
-    rendered = site.rendered[item.id]
-    teaser_text = html_to_text(rendered.teaser_html)
+    teaser_text = html_to_text(site.rendered[item.id].teaser_html)
     og_image = config.absolute(item.url + item.cover) if item.cover else None
-    public = _item_view(site, item, unlocked=False)
     form = None
     if item.gated:
         unlock = gate.unlocked_url(item) if gate.mode == "soft" else None
         form = form_view(config, item.id, config.absolute(item.url), site.consent_version,
-                         site.env.globals["t"]("role_other"), unlock)  # type: ignore[operator]
+                         site.views.t("role_other"), unlock)
     meta = site.meta(item.title, item.url, "item", item.summary, og_image=og_image,
                      og_type="article", jsonld=item_jsonld(config, item, teaser_text))
-    context = {"item": public, "unlocked": False, "form": form,
-               "next_steps": site.views.next_steps(item)}
-    yield Page(index_path(item.url), site.page(f"{item.type}.html", meta, **context))
+    return site.page(f"{item.type}.html", meta, item=_item_view(site, item, unlocked=False),
+                     unlocked=False, form=form, next_steps=steps)
+
+
+def _unlocked_job(site: Site, item: Item, steps: tuple[ItemView, ...]) -> PageJob:
+    url = site.gate.unlocked_url(item)
+    meta = site.meta(item.title, url, "unlocked", item.summary, noindex=True, og_type="article")
+    return site.page(f"{item.type}.html", meta, item=_item_view(site, item, unlocked=True),
+                     unlocked=True, form=None, next_steps=steps)
+
+
+def item_pages(site: Site, item: Item) -> Iterator[Output | Page]:
+    """The public page of an item, and for a gated one its unlocked page; with their files.
+
+    An item page is made from the item (its card, access, download, teaser setting, featured
+    flag), its rendered body (by cache key), its next-step cards, and the build-wide globals
+    (config, theme, messages, gate): exactly what its `sig` holds.
+    """
+    rendered = site.rendered[item.id]
+    steps = site.views.next_steps(item)
+    sig = repr((site.views.card(item), item.access, item.download, item.teaser, item.featured,
+                site.render_keys[item.id], steps))
+    yield Page(index_path(item.url), None, sig="public" + sig,
+               make=lambda: _public_job(site, item, steps))
     public_files = set(_referenced(rendered.teaser_html if item.gated else rendered.html))
     if item.cover:
         public_files.add(item.cover)
@@ -148,14 +179,9 @@ def item_pages(site: Site, item: Item) -> Iterator[Output | Page]:
     yield from _files(site, item, item.url, public_files, public=True)
     if not item.gated:
         return
-    unlocked_url = gate.unlocked_url(item)
-    full = _item_view(site, item, unlocked=True)
-    meta = site.meta(item.title, unlocked_url, "unlocked", item.summary, noindex=True,
-                     og_type="article")
-    context = {"item": full, "unlocked": True, "form": None,
-               "next_steps": site.views.next_steps(item)}
-    yield Page(index_path(unlocked_url), site.page(f"{item.type}.html", meta, **context),
-                 public=False)
+    unlocked_url = site.gate.unlocked_url(item)
+    yield Page(index_path(unlocked_url), None, public=False, sig="unlocked" + sig,
+               make=lambda: _unlocked_job(site, item, steps))
     everything = {p.name for p in item.assets}
     if item.download:
         everything.add(item.download)
