@@ -9,9 +9,10 @@ reported together.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,7 @@ class BuildResult:
     gate: Gate
     counts: Counts
     outputs: list[Output] = field(default_factory=list)
-    rendered: dict[str, Rendered] = field(default_factory=dict)
+    rendered: Mapping[str, Rendered] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     written: int = 0
@@ -161,29 +162,51 @@ def _render_body(args: tuple[str, int, bool]) -> Rendered:
     return render_markdown(*args)
 
 
+class LazyRendered(Mapping[str, Rendered]):
+    """Rendered bodies by item id; one taken from the cache is decoded when first asked for, so
+    a rebuild that renders few pages decodes few bodies."""
+
+    def __init__(self, fresh: dict[str, Rendered], stored: dict[str, str]) -> None:
+        self._done = dict(fresh)
+        self._stored = stored
+
+    def __getitem__(self, name: str) -> Rendered:
+        if name not in self._done:
+            self._done[name] = Rendered.from_json(json.loads(self._stored[name]))
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._stored, **self._done})
+
+    def __len__(self) -> int:
+        return len(self._stored.keys() | self._done.keys())
+
+
 def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
-                  ) -> tuple[dict[str, Rendered], dict[str, str], dict[str, str]]:
+                  ) -> tuple[Mapping[str, Rendered], dict[str, str], dict[str, str]]:
     """Markdown of every item and page -> HTML: the expensive, pure step; cached and parallel."""
     config = loaded.config
     wanted: dict[str, tuple[str, int, bool]] = {
         item.id: (item.body, _teaser(config, item), config.sanitize) for item in loaded.hub.items}
     wanted.update({page.url: (page.body, 0, config.sanitize) for page in loaded.hub.pages})
     keys = {name: digest(RENDER_VERSION, VERSION_SALT, repr(args)) for name, args in wanted.items()}
-    known = cache.get_many("markdown", keys.values())
+    known = cache.get_raw("markdown", keys.values())
     missing = [name for name in wanted if keys[name] not in known]
     fresh = parallel_map(_render_body, [wanted[name] for name in missing], jobs)
     cache.put_many("markdown", {keys[n]: r.to_json() for n, r in zip(missing, fresh, strict=True)})
     cache.prune("markdown", keys.values())
     done = dict(zip(missing, fresh, strict=True))
-    rendered = {name: done.get(name) or Rendered.from_json(known[keys[name]]) for name in wanted}
-    items = {item.id: rendered[item.id] for item in loaded.hub.items}
-    pages = {page.url: rendered[page.url].html for page in loaded.hub.pages}
+    ids = {item.id for item in loaded.hub.items}
+    items = LazyRendered({n: r for n, r in done.items() if n in ids},
+                         {n: known[keys[n]] for n in ids if n not in done})
+    everything = LazyRendered(done, {n: known[keys[n]] for n in wanted if n not in done})
+    pages = {page.url: everything[page.url].html for page in loaded.hub.pages}
     return items, pages, {item.id: keys[item.id] for item in loaded.hub.items}
 
 
 def render_site(
     loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache, staging: Staging
-) -> tuple[list[Output], dict[str, Rendered]]:
+) -> tuple[list[Output], Mapping[str, Rendered]]:
     """Render every page and file into `staging`; returns their records (paths, no bytes)."""
     config, hub, problems = loaded.config, loaded.hub, loaded.problems
     with stages.stage("theme"):

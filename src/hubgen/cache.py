@@ -76,17 +76,21 @@ class Cache:
         return self._db is not None
 
     def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Any]:
+        return {key: json.loads(value) for key, value in self.get_raw(kind, keys).items()}
+
+    def get_raw(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """Entries as stored (JSON text): for callers that decode only what they use."""
         if self._db is None:
             return {}
         wanted = list(dict.fromkeys(keys))
-        found: dict[str, Any] = {}
+        found: dict[str, str] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
                 f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})",
                 [kind, *chunk])
-            found.update((key, json.loads(value)) for key, value in rows)
+            found.update(rows)
         return found
 
     def put_many(self, kind: str, entries: dict[str, Any]) -> None:

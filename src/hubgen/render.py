@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,7 @@ class Site:
     env: jinja2.Environment
     views: Views
     statics: dict[str, StaticFile]
-    rendered: dict[str, Rendered]
+    rendered: Mapping[str, Rendered]
     render_keys: dict[str, str]  # item id -> the cache key of its rendered body
     consent_version: str
     preview: bool = False
@@ -165,13 +165,15 @@ def item_pages(site: Site, item: Item) -> Iterator[Output | Page]:
     flag), its rendered body (by cache key), its next-step cards, and the build-wide globals
     (config, theme, messages, gate): exactly what its `sig` holds.
     """
-    rendered = site.rendered[item.id]
     steps = site.views.next_steps(item)
     sig = repr((site.views.card(item), item.access, item.download, item.teaser, item.featured,
                 site.render_keys[item.id], steps))
     yield Page(index_path(item.url), None, sig="public" + sig,
                make=lambda: _public_job(site, item, steps))
-    public_files = set(_referenced(rendered.teaser_html if item.gated else rendered.html))
+    public_files: set[str] = set()
+    if item.assets:  # an index.md with images beside it: publish those its public part shows
+        rendered = site.rendered[item.id]
+        public_files.update(_referenced(rendered.teaser_html if item.gated else rendered.html))
     if item.cover:
         public_files.add(item.cover)
     if item.download and not item.gated:
