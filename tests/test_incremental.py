@@ -190,3 +190,25 @@ def test_a_new_unlock_secret_reaches_every_gated_page(make_hub, tmp_path: Path, 
     build(BuildOptions(root=hub.root, out=clean, cache=False))
     assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
     assert b"/unlocked/" in (hub.root / "output/ebooks/bok/index.html").read_bytes()  # soft mode
+
+
+def test_a_locked_cache_is_skipped_with_a_warning(make_hub, tmp_path: Path, monkeypatch) -> None:
+    import sqlite3
+
+    from hubgen import cache
+
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
+    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
+    holder.execute("BEGIN EXCLUSIVE")  # another build holds it
+    try:
+        CHANGES["title"](hub)
+        result = build(BuildOptions(root=hub.root))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert any("build cache not used" in w.message for w in result.warnings)
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))

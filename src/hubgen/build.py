@@ -461,6 +461,10 @@ def build(options: BuildOptions) -> BuildResult:
                         raise BuildFailed(sorted(broken, key=str))
             with stages.stage("write"):
                 staging.commit()
+        if cache.trouble:
+            loaded.problems.warn(cache.path or options.root, f"build cache not used: {cache.trouble}",
+                                 hint="the output is the same; delete .hubgen/cache.sqlite if "
+                                 "this repeats")
         result = BuildResult(loaded.config, loaded.hub, loaded.gate, Counts.of(loaded.hub),
                              outputs, rendered, loaded.problems.warnings, stages.timings,
                              staging.written)

@@ -25,6 +25,7 @@ from typing import Any
 from . import __version__
 
 SCHEMA = 1
+LOCK_SECONDS = 10.0  # how long to wait for another build that holds the cache
 
 
 def digest(*parts: str | bytes) -> str:
@@ -43,11 +44,12 @@ class Cache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self.trouble: str | None = None  # why the cache was given up during this run, if it was
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path)
+            self._db = sqlite3.connect(path, timeout=LOCK_SECONDS)
             self._db.execute("PRAGMA journal_mode=WAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA:
@@ -56,9 +58,18 @@ class Cache:
             self._db.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, "
                              "value TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID")
             self._db.commit()
+        except sqlite3.OperationalError as exc:  # locked by another build, read-only, disk full
+            self._give_up(exc)
         except sqlite3.DatabaseError:
             # A corrupt cache must never fail a build: start afresh.
             self._reset(path)
+
+    def _give_up(self, exc: Exception) -> None:
+        """Go on without the cache: the output is the same, only slower."""
+        self.trouble = f"{self.path}: {exc}"
+        if self._db is not None:
+            self._db.close()
+        self._db = None
 
     def _reset(self, path: Path) -> None:
         if self._db is not None:
@@ -84,42 +95,56 @@ class Cache:
             return {}
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})",
-                [kind, *chunk])
-            found.update(rows)
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})",
+                    [kind, *chunk])
+                found.update(rows)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return {}
         return found
 
     def put_many(self, kind: str, entries: dict[str, Any]) -> None:
         if self._db is None or not entries:
             return
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)",
-                [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in
-                 entries.items()])
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)",
+                    [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in
+                     entries.items()])
+        except sqlite3.Error as exc:
+            self._give_up(exc)
 
     def replace_kind(self, kind: str, entries: dict[str, Any]) -> None:
         """Make `kind` hold exactly these entries (for state that mirrors the last build)."""
         if self._db is None:
             return
-        with self._db:
-            self._db.execute("DELETE FROM entries WHERE kind = ?", (kind,))
+        try:
+            with self._db:
+                self._db.execute("DELETE FROM entries WHERE kind = ?", (kind,))
+        except sqlite3.Error as exc:
+            self._give_up(exc)
         self.put_many(kind, entries)
 
     def prune(self, kind: str, keep: Iterable[str]) -> None:
         """Drop entries of `kind` not used by this build, so the cache does not grow forever."""
         if self._db is None:
             return
-        with self._db:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-            self._db.execute("DELETE FROM keep")
-            self._db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", [(k,) for k in keep])
-            self._db.execute("DELETE FROM entries WHERE kind = ? AND key NOT IN "
-                             "(SELECT key FROM keep)", (kind,))
+        try:
+            with self._db:
+                self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+                self._db.execute("DELETE FROM keep")
+                self._db.executemany("INSERT OR IGNORE INTO keep VALUES (?)",
+                                     [(k,) for k in keep])
+                self._db.execute("DELETE FROM entries WHERE kind = ? AND key NOT IN "
+                                 "(SELECT key FROM keep)", (kind,))
+        except sqlite3.Error as exc:
+            self._give_up(exc)
 
     def close(self) -> None:
         if self._db is not None:
