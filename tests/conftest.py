@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -101,3 +103,15 @@ UNSTABLE = re.compile(r"^pagefind/(filter/|pagefind-entry\.json$|[^/]*\.pf_meta$
 
 def comparable(tree: dict[str, bytes]) -> dict[str, bytes]:
     return {path: data for path, data in tree.items() if not UNSTABLE.match(path)}
+
+
+def stored_submissions(db: Path) -> list[dict[str, Any]]:
+    """Every row the local collector stored, read straight from its SQLite file."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM submissions ORDER BY id")]
+    finally:
+        conn.close()

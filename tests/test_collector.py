@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import HUB_TOML, HubFactory, item
+from conftest import HUB_TOML, HubFactory, item, stored_submissions
 from hubgen import leads
 from hubgen.build import BuildOptions, build
 from hubgen.cli import main
@@ -74,12 +74,7 @@ class Collector:
                             {"Content-Type": "application/x-www-form-urlencoded"})
 
     def rows(self) -> list[dict[str, Any]]:
-        conn = sqlite3.connect(self.db)
-        conn.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in conn.execute("SELECT * FROM submissions ORDER BY id")]
-        finally:
-            conn.close()
+        return stored_submissions(self.db)
 
 
 def start(hub: HubFactory, db: Path, allowed: tuple[str, ...] | None = ("http://127.0.0.1:*",)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ import jsonschema
 import pytest
 
 from browser import launch_chromium
-from conftest import HUB_TOML, item
+from conftest import HUB_TOML, item, stored_submissions
 from hubgen.build import BuildOptions, build
 from hubgen.collector import make_app, make_collector_server
 from hubgen.gating import Gate
@@ -121,14 +120,7 @@ class Site:
     items: tuple[Item, ...]
 
     def rows(self) -> list[dict[str, Any]]:
-        if not self.db.exists():
-            return []
-        conn = sqlite3.connect(self.db)
-        conn.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in conn.execute("SELECT * FROM submissions ORDER BY id")]
-        finally:
-            conn.close()
+        return stored_submissions(self.db)
 
 
 @pytest.fixture
