@@ -31,12 +31,11 @@ from .hub import build_hub
 from .links import check_links
 from .markdown import RENDER_VERSION, Rendered, render_markdown
 from .model import Hub, Item
-from .parallel import parallel_iter, parallel_map
+from .parallel import parallel_iter
 from .publish import feed_list, feeds, headers, manifest, robots, sitemap
 from .render import (
     Output,
     Page,
-    PageJob,
     Site,
     hub_pages,
     item_pages,
@@ -192,10 +191,17 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     keys = {name: digest(RENDER_VERSION, VERSION_SALT, repr(args)) for name, args in wanted.items()}
     known = cache.get_raw("markdown", keys.values())
     missing = [name for name in wanted if keys[name] not in known]
-    fresh = parallel_map(_render_body, [wanted[name] for name in missing], jobs)
-    cache.put_many("markdown", {keys[n]: r.to_json() for n, r in zip(missing, fresh, strict=True)})
+    done: dict[str, Rendered] = {}
+    batch: dict[str, object] = {}
+    made = parallel_iter(_render_body, [wanted[name] for name in missing], jobs)
+    for name, result in zip(missing, made, strict=True):
+        done[name] = result
+        batch[keys[name]] = result.to_json()
+        if len(batch) >= 200:  # into the cache in small batches, not one huge list
+            cache.put_many("markdown", batch)
+            batch = {}
+    cache.put_many("markdown", batch)
     cache.prune("markdown", keys.values())
-    done = dict(zip(missing, fresh, strict=True))
     ids = {item.id for item in loaded.hub.items}
     items = LazyRendered({n: r for n, r in done.items() if n in ids},
                          {n: known[keys[n]] for n in ids if n not in done})
@@ -303,8 +309,8 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
             todo.append(entry)
     # Each page is written away as soon as it is made, so memory does not grow with the hub.
     failures: list[Problem] = []
-    made = parallel_iter(functools.partial(_render_one, site), [p.resolve() for p in todo],
-                         options.jobs)
+    # A page's context is made where it is rendered (in the worker), never all at once.
+    made = parallel_iter(functools.partial(_render_one, site), todo, options.jobs)
     for page, data in zip(todo, made, strict=True):
         if isinstance(data, Problem):
             failures.append(data)
@@ -318,15 +324,17 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
     return [done[entry.path] for entry in planned]
 
 
-def _render_one(site: Site, job: PageJob) -> bytes | Problem:
-    """Render one page; in a worker process, a template mistake comes back as a Problem."""
+def _render_one(site: Site, page: Page) -> bytes | Problem:
+    """Make and render one page; in a worker process a template mistake comes back as a Problem."""
+    job = None
     try:
+        job = page.resolve()
         return site.render(job)
     except jinja2.TemplateSyntaxError as exc:
-        return Problem(exc.filename or exc.name or job.template,
+        return Problem(exc.filename or exc.name or (job.template if job else page.path),
                        f"template error: {exc.message}", exc.lineno)
     except jinja2.TemplateNotFound as exc:
-        return Problem(job.template, f"template not found: {exc.name}",
+        return Problem(job.template if job else page.path, f"template not found: {exc.name}",
                        hint="add it to your theme or remove the reference")
     except (jinja2.UndefinedError, KeyError, TypeError, AttributeError, ValueError) as exc:
         where, line = _template_frame(exc)
