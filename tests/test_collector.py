@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
@@ -383,7 +384,6 @@ def test_forget_erases_every_record_of_an_address_from_the_file(collector: Colle
 
 
 def test_schema_describes_what_the_collector_accepts(collector: Collector) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     schema_path = Path(leads.__file__).parent / "schemas" / "submission.schema.json"
     schema = json.loads(schema_path.read_text("utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
