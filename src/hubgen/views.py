@@ -36,13 +36,23 @@ class SectionView:
     url: str
 
 
-@dataclass(frozen=True, repr=False)
-class ItemView:
-    """An item as a card or as its page; body_html is whatever this page may show.
+class ReprOnce:
+    """A frozen view whose repr is made once: reprs are part of every page key that shows the
+    view (build.render_pages), and a card or a filter bar appears on many pages."""
 
-    Its repr is part of every page key that shows it (build.render_pages); a card appears on many
-    pages, so the repr is made once per object.
-    """
+    def __repr__(self) -> str:
+        cached: str | None = self.__dict__.get("_repr")
+        if cached is None:
+            parts = ", ".join(f"{f.name}={getattr(self, f.name)!r}"
+                              for f in fields(self))  # type: ignore[arg-type]
+            cached = f"{type(self).__name__}({parts})"
+            object.__setattr__(self, "_repr", cached)
+        return cached
+
+
+@dataclass(frozen=True, repr=False)
+class ItemView(ReprOnce):
+    """An item as a card or as its page; body_html is whatever this page may show."""
 
     id: str
     type: str
@@ -65,14 +75,6 @@ class ItemView:
     download_url: str | None = None
     download_name: str | None = None
 
-    def __repr__(self) -> str:
-        cached: str | None = self.__dict__.get("_repr")
-        if cached is None:
-            parts = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
-            cached = f"ItemView({parts})"
-            object.__setattr__(self, "_repr", cached)
-        return cached
-
 
 @dataclass(frozen=True)
 class Option:
@@ -82,8 +84,8 @@ class Option:
     active: bool
 
 
-@dataclass(frozen=True)
-class FilterGroup:
+@dataclass(frozen=True, repr=False)
+class FilterGroup(ReprOnce):
     kind: str
     label: str
     options: tuple[Option, ...]
@@ -152,6 +154,7 @@ class Views:
         self.topic_of = {label: by_slug[make_slug(label)]
                          for item in hub.items for label in item.topics}
         self._cards: dict[str, ItemView] = {}
+        self._filters: dict[tuple[str | None, ...], tuple[FilterGroup, ...]] = {}
         self.cell_items: dict[tuple[str, str], list[Item]] = defaultdict(list)
         self.topic_items: dict[str, list[Item]] = defaultdict(list)
         for item in hub.items:  # hub.items is newest first, so every list here is too
@@ -189,6 +192,13 @@ class Views:
     def filters(self, persona: str | None = None, phase: str | None = None,
                 type_: str | None = None, topic: str | None = None) -> tuple[FilterGroup, ...]:
         """Filter links: each goes to a real page, so filtering works without JavaScript."""
+        wanted = (persona, phase, type_, topic)
+        if wanted not in self._filters:
+            self._filters[wanted] = self._make_filters(*wanted)
+        return self._filters[wanted]
+
+    def _make_filters(self, persona: str | None, phase: str | None, type_: str | None,
+                      topic: str | None) -> tuple[FilterGroup, ...]:
 
         def persona_url(key: str) -> str:
             return cell_url(key, phase) if phase else f"/personas/{key}/"

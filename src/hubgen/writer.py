@@ -32,10 +32,10 @@ def check_target(out: Path, root: Path) -> None:
 
 
 def _safe_relative(path: str) -> PurePosixPath:
-    rel = PurePosixPath(path)
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+    parts = path.split("/")
+    if not path or path.startswith("/") or ".." in parts or "\\" in path:
         raise ValueError(f"refusing to write outside the output folder: {path!r}")
-    return rel
+    return PurePosixPath(path)
 
 
 def _unchanged(previous: Path, data: bytes) -> bool:
@@ -90,12 +90,12 @@ class Staging:
         if output.path in self._paths:
             raise ValueError(f"two outputs for {output.path}")
         self._paths.add(output.path)
+        if not self._fresh and output.data is None and output.reuse is not None \
+                and str(output.reuse) == f"{self.out}/{output.path}":
+            return output  # the previous build's file, where it already is: nothing to do
         previous = self.out.joinpath(*rel.parts)
-        if not self._fresh:
-            if output.data is None and output.reuse == previous:
-                return Output(output.path, None, output.public, reuse=previous, key=output.key)
-            if output.data is not None and _unchanged(previous, output.data):
-                return Output(output.path, None, output.public, reuse=previous, key=output.key)
+        if not self._fresh and output.data is not None and _unchanged(previous, output.data):
+            return Output(output.path, None, output.public, reuse=previous, key=output.key)
         target = self.folder.joinpath(*rel.parts)
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
