@@ -56,7 +56,7 @@ def test_build_prints_a_summary_and_stage_timings(make_hub, capsys) -> None:
                           "content/ebooks/b.md": item("B", phase="late")})
     assert main(["build", "-v", "--root", str(hub.root)]) == 0
     out = capsys.readouterr().out
-    assert "2 items (1 articles, 1 ebooks, 0 checklists; 1 open, 1 gated)" in out
+    assert "2 items (1 article, 1 ebook, 0 checklists; 1 open, 1 gated)" in out
     for stage in ("load", "validate", "markdown", "templates", "write"):
         assert f"  {stage}" in out
 

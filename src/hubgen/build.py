@@ -108,11 +108,15 @@ class BuildResult:
     def summary(self) -> str:
         items = sum(self.counts.by_type.values())
         pages = sum(1 for o in self.outputs if o.path.endswith(".html"))
-        kinds = ", ".join(f"{n} {t}s" for t, n in self.counts.by_type.items())
+        kinds = ", ".join(_count(n, t) for t, n in self.counts.by_type.items())
         held = f", {self.counts.held} held back (draft or scheduled)" if self.counts.held else ""
-        return (f"{items} items ({kinds}; {items - self.counts.gated} open, "
-                f"{self.counts.gated} gated){held}; {pages} pages, {len(self.outputs)} files; "
-                f"{sum(self.timings.values()):.2f} s")
+        return (f"{_count(items, 'item')} ({kinds}; {items - self.counts.gated} open, "
+                f"{self.counts.gated} gated){held}; {_count(pages, 'page')}, "
+                f"{_count(len(self.outputs), 'file')}; {sum(self.timings.values()):.2f} s")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class Stages:
