@@ -81,3 +81,14 @@ def test_errors_go_to_stderr_one_per_line(make_hub) -> None:
     assert run.stderr.splitlines()[:2] == [
         "content/articles/a.md:3: unknown phase 'erly' (did you mean 'early'?)",
         "content/articles/b.md:3: unknown persona 'x' (known: cfo, ops)"]
+
+
+def test_new_writes_placeholders_in_the_hub_language(make_hub) -> None:
+    from conftest import HUB_TOML
+
+    hub = make_hub(toml=HUB_TOML.replace('language = "nb"', 'language = "da"'))
+    assert main(["new", "checklist", "Tjekliste", "--root", str(hub.root)]) == 0
+    text = (hub.root / "content/checklists/tjekliste.md").read_text("utf-8")
+    assert "## Før du går i gang" in text and "- [ ] Andet punkt" in text
+    (made,) = load(BuildOptions(root=hub.root, drafts=True)).hub.items
+    assert made.type == "checklist"

@@ -10,11 +10,26 @@ from .content import make_slug, today
 from .errors import UsageError, did_you_mean
 from .model import SECTIONS
 
+# Placeholder bodies in the hub's language: (intro, first heading, closing line or task list).
 BODIES = {
-    "article": "Skriv ingressen her.\n\n## Første mellomtittel\n\nTeksten fortsetter her.\n",
-    "ebook": "Skriv innledningen her.\n\n## Hva du lærer\n\nTeksten fortsetter her.\n",
-    "checklist": "Skriv en kort innledning her.\n\n## Før du starter\n\n- [ ] Første punkt\n"
-                 "- [ ] Andre punkt\n",
+    "nb": {
+        "article": ("Skriv ingressen her.", "Første mellomtittel", "Teksten fortsetter her."),
+        "ebook": ("Skriv innledningen her.", "Hva du lærer", "Teksten fortsetter her."),
+        "checklist": ("Skriv en kort innledning her.", "Før du starter",
+                      "- [ ] Første punkt\n- [ ] Andre punkt"),
+    },
+    "da": {
+        "article": ("Skriv indledningen her.", "Første mellemrubrik", "Teksten fortsætter her."),
+        "ebook": ("Skriv indledningen her.", "Det lærer du", "Teksten fortsætter her."),
+        "checklist": ("Skriv en kort indledning her.", "Før du går i gang",
+                      "- [ ] Første punkt\n- [ ] Andet punkt"),
+    },
+    "en": {
+        "article": ("Write the introduction here.", "First heading", "The text goes on here."),
+        "ebook": ("Write the introduction here.", "What you will learn", "The text goes on here."),
+        "checklist": ("Write a short introduction here.", "Before you start",
+                      "- [ ] First point\n- [ ] Second point"),
+    },
 }
 
 
@@ -43,7 +58,8 @@ def new_item(root: Path, type_: str, title: str, personas: list[str], phase: str
     ]
     if gated:
         lines.append("access: gated")
-    lines += ["draft: true", "---", "", BODIES[type_]]
+    intro, heading, rest = BODIES[config.language][type_]
+    lines += ["draft: true", "---", "", intro, "", f"## {heading}", "", rest, ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path.relative_to(root) if path.is_relative_to(root) else path
