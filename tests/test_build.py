@@ -245,3 +245,9 @@ def test_build_in_a_folder_with_only_hub_toml_and_content(tmp_path: Path) -> Non
     result = build(BuildOptions(root=root))
     assert len(result.hub.items) == 1
     assert os.path.isfile(root / "output/index.html")
+
+
+def test_the_work_folder_keeps_itself_out_of_git(make_hub) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A")})
+    build(BuildOptions(root=hub.root))
+    assert (hub.root / ".hubgen/.gitignore").read_text("utf-8").splitlines()[-1] == "*"

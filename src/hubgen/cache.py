@@ -152,8 +152,20 @@ class Cache:
             self._db = None
 
 
+def work_folder(root: Path) -> Path:
+    """The hub's .hubgen/ folder (cache, preview, local leads), made with a .gitignore of its
+    own, so none of it, least of all the leads' personal data, reaches the hub's git."""
+    folder = root / ".hubgen"
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# hubgen's cache, preview build and local leads: never commit them\n*\n",
+                          encoding="utf-8")
+    return folder
+
+
 def open_cache(root: Path, enabled: bool) -> Cache:
-    return Cache(root / ".hubgen" / "cache.sqlite" if enabled else None)
+    return Cache(work_folder(root) / "cache.sqlite" if enabled else None)
 
 
 VERSION_SALT = __version__

@@ -144,13 +144,13 @@ def parser() -> argparse.ArgumentParser:
         return Path(args.db).resolve() if args.db else default_db(_root(args))
 
     def cmd_collect(args: argparse.Namespace) -> int:
+        from .cache import work_folder
         from .collector import make_app, make_collector_server
 
         db = lead_db(args)
         app = make_app(_root(args), db, allowed_origins=tuple(args.allow_origin or ()))
-        ignore = db.parent / ".gitignore"
-        if not args.db and not ignore.exists():  # personal data must never reach the hub's git
-            ignore.write_text("# hubgen: the local collector's leads\n*\n", encoding="utf-8")
+        if not args.db:  # personal data must never reach the hub's git
+            work_folder(_root(args))
         if app.state.gate.dev and app.state.config.gating["mode"] == "strict":
             print(f"warning: strict gating but ${app.state.config.gating['secret_env']} is not "
                   "set: the unlock addresses use the public development secret and will not match"

@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
 
 from .build import BuildOptions
+from .cache import work_folder
 from .collector import CollectorApp, make_app
 from .errors import EXIT_OK, Problem, UsageError
+from .leads import default_db
 from .livereload import (
     CHECK_URL,
     CLIENT_JS,
@@ -59,7 +61,6 @@ from .sitefiles import HTML, content_type, locate, open_file
 from .theme import builtin_themes_dir
 
 PREVIEW_DIR = Path(".hubgen") / "preview"
-LEADS_DB = Path(".hubgen") / "leads.sqlite"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 PORT_TRIES = 10  # a busy port: try this many ports from the one asked for
@@ -331,7 +332,7 @@ class PreviewServer:
                                     preview=True, dev=True, search=False,
                                     commit_lock=self.site_lock)
         self.site_dir = self.options.out_dir
-        self.leads_db = self.root / LEADS_DB
+        self.leads_db = default_db(self.root)
         self.broker = EventBroker()
         self.collector: CollectorApp | None = None
         self.collector_problem = "it has not started"
@@ -348,10 +349,7 @@ class PreviewServer:
     # -- life cycle --------------------------------------------------------------------------
 
     def start(self) -> int:
-        hidden = self.root / ".hubgen"
-        hidden.mkdir(exist_ok=True)
-        if not (hidden / ".gitignore").exists():
-            (hidden / ".gitignore").write_text("# hubgen serve: preview build and local leads\n*\n")
+        work_folder(self.root)
         self._httpd = self._bind()
         self._httpd.preview = self
         self.port = self._httpd.server_port
