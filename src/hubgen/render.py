@@ -33,7 +33,8 @@ WORDS_PER_MINUTE = 200
 class Output:
     """One file of the built site. `public` is False under /unlocked/.
 
-    `data` is None for a page taken unchanged from the previous build (`reuse` names that file).
+    `data` is None for a file copied as it is: a page unchanged since the previous build, or a
+    cover, download or theme file; `reuse` names the file to copy.
     """
 
     path: str  # relative, posix, e.g. "articles/x/index.html"
@@ -201,7 +202,7 @@ def _files(site: Site, item: Item, url: str, names: set[str],
     for name in sorted(n for n in names if n):
         path = source_dir / name
         if path.is_file():
-            yield Output(url.strip("/") + "/" + name, path.read_bytes(), public=public)
+            yield Output(url.strip("/") + "/" + name, None, public=public, reuse=path)
 
 
 def paginate(site: Site, items: Sequence[Item], url: str) -> Iterator[tuple[str, tuple[ItemView, ...], Any]]:
@@ -316,7 +317,7 @@ def plain_pages(site: Site, pages: Sequence[PlainPage],
         content, form = embed_form(site, rendered[page.url], "page-" + page.slug, page.url)
         yield Page(index_path(page.url), site.page("page.html", meta, content=content, form=form))
         for asset in page.assets:
-            yield Output(page.url.strip("/") + "/" + asset.name, asset.read_bytes())
+            yield Output(page.url.strip("/") + "/" + asset.name, None, reuse=asset)
 
 
 def special_pages(site: Site, search_available: bool) -> Iterator[Output | Page]:
@@ -333,4 +334,4 @@ def special_pages(site: Site, search_available: bool) -> Iterator[Output | Page]
 
 def static_outputs(statics: dict[str, StaticFile]) -> Iterator[Output]:
     for static in statics.values():
-        yield Output(static.url.lstrip("/"), static.source.read_bytes())
+        yield Output(static.url.lstrip("/"), None, reuse=static.source)

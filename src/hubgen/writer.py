@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PurePosixPath
 
@@ -47,11 +46,13 @@ def _unchanged(previous: Path, data: bytes) -> bool:
         return False
 
 
-def _link_or_copy(previous: Path, target: Path) -> None:
+def _same_file(previous: Path, source: Path) -> bool:
+    """A copy made by an earlier build (copy2 keeps size and modification time) of this source."""
     try:
-        os.link(previous, target)
-    except OSError:  # another file system, or links not supported
-        shutil.copy2(previous, target)
+        old, new = previous.stat(), source.stat()
+    except OSError:
+        return False
+    return (old.st_size, old.st_mtime_ns) == (new.st_size, new.st_mtime_ns)
 
 
 class Staging:
@@ -94,18 +95,20 @@ class Staging:
                 and str(output.reuse) == f"{self.out}/{output.path}":
             return output  # the previous build's file, where it already is: nothing to do
         previous = self.out.joinpath(*rel.parts)
-        if not self._fresh and output.data is not None and _unchanged(previous, output.data):
+        if not self._fresh and (
+                _unchanged(previous, output.data) if output.data is not None
+                else output.reuse is not None and _same_file(previous, output.reuse)):
             return Output(output.path, None, output.public, reuse=previous, key=output.key)
         target = self.folder.joinpath(*rel.parts)
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
-        if output.data is None:
+        if output.data is None:  # a file copied as it is: a cover, a download, a theme file
             assert output.reuse is not None, output.path
-            _link_or_copy(output.reuse, target)
+            shutil.copy2(output.reuse, target)  # a copy, never a link into the hub's sources
         else:
             target.write_bytes(output.data)
-            self.written += 1
+        self.written += 1
         self._staged.append(rel)
         return Output(output.path, None, output.public, reuse=target, key=output.key)
 
@@ -152,13 +155,3 @@ def _make_folder(folder: Path) -> None:
             if parent.is_file() or parent.is_symlink():
                 parent.unlink()
         folder.mkdir(parents=True, exist_ok=True)
-
-
-def write_site(out: Path, outputs: Iterable[Output]) -> int:
-    """Lay out every output in a fresh folder, then swap it in; returns how many files were
-    written (files kept from the previous build are linked, not counted)."""
-    with Staging(out) as staging:
-        for output in outputs:
-            staging.add(output)
-        staging.commit()
-    return staging.written
