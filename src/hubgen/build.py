@@ -231,7 +231,7 @@ def render_site(
         version = consent_version(config, *consent_words(messages.table))
         views = Views(config, hub, messages)
         site = Site(config, hub, loaded.gate, env, views, statics, rendered, render_keys,
-                    version, options.preview, feed_list(config, hub, messages))
+                    version, options.preview, feed_list(config, messages))
         planned = _guard_templates(problems, lambda: [
             *(out for item in hub.items for out in item_pages(site, item)),
             *hub_pages(site),
@@ -328,22 +328,28 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
     return [done[entry.path] for entry in planned]
 
 
+TEMPLATE_MISTAKES = (jinja2.TemplateError, KeyError, TypeError, AttributeError, ValueError)
+
+
+def template_problem(exc: BaseException, fallback: str) -> Problem:
+    """A template mistake as a problem naming the template and its line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return Problem(exc.filename or exc.name or fallback, f"template error: {exc.message}",
+                       exc.lineno)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return Problem(fallback, f"template not found: {exc.name}",
+                       hint="add it to your theme or remove the reference")
+    where, line = _template_frame(exc)
+    return Problem(where, f"template error: {exc}", line,
+                   "a template uses a name the renderer does not provide (docs/themes.md)")
+
+
 def _render_one(site: Site, page: Page) -> bytes | Problem:
     """Make and render one page; in a worker process a template mistake comes back as a Problem."""
-    job = None
     try:
-        job = page.resolve()
-        return site.render(job)
-    except jinja2.TemplateSyntaxError as exc:
-        return Problem(exc.filename or exc.name or (job.template if job else page.path),
-                       f"template error: {exc.message}", exc.lineno)
-    except jinja2.TemplateNotFound as exc:
-        return Problem(job.template if job else page.path, f"template not found: {exc.name}",
-                       hint="add it to your theme or remove the reference")
-    except (jinja2.UndefinedError, KeyError, TypeError, AttributeError, ValueError) as exc:
-        where, line = _template_frame(exc)
-        return Problem(where, f"template error: {exc}", line,
-                       "a template uses a name the renderer does not provide (docs/themes.md)")
+        return site.render(page.resolve())
+    except TEMPLATE_MISTAKES as exc:
+        return template_problem(exc, page.path)
 
 
 def _same_size(path: Path, size: int) -> bool:
@@ -357,19 +363,12 @@ def _guard_templates(problems: Problems, render: Callable[[], list[T]]) -> list[
     """Template mistakes become problems naming the template and its line."""
     try:
         return render()
-    except jinja2.TemplateSyntaxError as exc:
-        problems.error(exc.filename or exc.name or "template", f"template error: {exc.message}",
-                       exc.lineno)
-    except jinja2.TemplateNotFound as exc:
-        problems.error("themes", f"template not found: {exc.name}",
-                       hint="add it to your theme or remove the reference")
-    except (jinja2.UndefinedError, KeyError, TypeError, AttributeError) as exc:
-        where, line = _template_frame(exc)
-        problems.error(where, f"template error: {exc}", line,
-                       "a template uses a name the renderer does not provide (docs/themes.md)")
     except BuildFailed as failed:
-        for p in failed.problems:
-            problems.error(p.path, p.message, p.line, p.hint)
+        found = failed.problems
+    except TEMPLATE_MISTAKES as exc:
+        found = [template_problem(exc, "themes")]
+    for p in found:
+        problems.error(p.path, p.message, p.line, p.hint)
     return []
 
 

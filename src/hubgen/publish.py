@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from feedgen.feed import FeedGenerator
 
@@ -23,12 +23,11 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 FEED_SIZE = 50
 
 
-def feed_list(config: Config, hub: Hub, t: object) -> tuple[Feed, ...]:
+def feed_list(config: Config, t: Callable[..., str]) -> tuple[Feed, ...]:
     """The hub's feed and one per persona (a CFO subscribes to what is written for CFOs)."""
-    translate = t  # Messages
     feeds = [Feed(config.title, "/feed.xml")]
     for persona in config.personas:
-        title = translate("feed_persona", persona=persona.label)  # type: ignore[operator]
+        title = t("feed_persona", persona=persona.label)
         feeds.append(Feed(f"{config.title}: {title}", f"/personas/{persona.key}/feed.xml"))
     return tuple(feeds)
 
