@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from .config import Config
 from .forms import consent_manifest
 from .model import Hub, Item
-from .render import Output
+from .render import UNLISTED, Output
 from .seo import Feed
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -77,9 +77,8 @@ def sitemap(config: Config, hub: Hub, pages: Sequence[Output]) -> Output:
     lastmod = {item.url: (item.updated or item.date) for item in hub.items}
     ET.register_namespace("", SITEMAP_NS)
     root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
-    skip = {"404.html", "thanks/index.html", "search/index.html"}
     for out in sorted(pages, key=lambda o: o.path):
-        if not out.public or not out.path.endswith("index.html") or out.path in skip:
+        if not out.public or not out.path.endswith("index.html") or out.path in UNLISTED:
             continue
         path = "/" + out.path.removesuffix("index.html")
         node = ET.SubElement(root, f"{{{SITEMAP_NS}}}url")

@@ -320,6 +320,10 @@ def plain_pages(site: Site, pages: Sequence[PlainPage],
             yield Output(page.url.strip("/") + "/" + asset.name, None, reuse=asset)
 
 
+# The site's own utility pages: public, but noindex, and in no sitemap or search index.
+UNLISTED = frozenset({"404.html", "thanks/index.html", "search/index.html"})
+
+
 def special_pages(site: Site, search_available: bool) -> Iterator[Output | Page]:
     t = site.views.t
     meta = site.meta(t("search_title"), "/search/", "search", t("search_intro"), noindex=True)

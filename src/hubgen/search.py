@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import BuildFailed, Problem
-from .render import Output
+from .render import UNLISTED, Output
 
 # Pagefind's stemming languages for the hub languages (checked: each gets its own wasm.<lang>).
 LANGUAGES = {"nb": "nb", "da": "da", "en": "en"}
-SKIPPED = {"404.html", "thanks/index.html", "search/index.html"}
 
 
 def executable() -> str | None:
@@ -36,7 +35,7 @@ def available() -> bool:
 
 
 def indexable(output: Output) -> bool:
-    return output.public and output.path.endswith(".html") and output.path not in SKIPPED
+    return output.public and output.path.endswith(".html") and output.path not in UNLISTED
 
 
 def search_index(language: str, pages: Sequence[tuple[str, Callable[[], bytes]]]) -> list[Output]:
