@@ -391,12 +391,14 @@ class LiveBuild:
                           problems=tuple(p for p in problems if not p.warning),
                           warnings=tuple(p for p in problems if p.warning))
         self.status = new
-        self._announce(old, new, changes)
+        # A build that found nothing changed (no hub read) leaves the collector's hub as it is.
+        self._announce(old, new, changes, rebuilt=result is not None and result.hub is not None)
         with self._done:
             self._announced += 1
             self._done.notify_all()
 
-    def _announce(self, old: BuildStatus, new: BuildStatus, changes: list[str]) -> None:
+    def _announce(self, old: BuildStatus, new: BuildStatus, changes: list[str],
+                  rebuilt: bool) -> None:
         """The terminal first, then the browsers, then on_success (it may take a moment)."""
         what = f" ({', '.join(changes[:3])}{', …' if len(changes) > 3 else ''})" if changes else ""
         if new.failed:
@@ -415,4 +417,5 @@ class LiveBuild:
         if old.failed:
             self.broker.publish("ok", new.to_json())
         self.broker.publish("reload", {"build": new.build_id})
-        self.on_success()
+        if rebuilt:
+            self.on_success()
