@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import UsageError
 from .render import Output
@@ -30,26 +30,25 @@ def check_target(out: Path, root: Path) -> None:
                          "choose another --out")
 
 
-def _safe_relative(path: str) -> PurePosixPath:
-    parts = path.split("/")
-    if not path or path.startswith("/") or ".." in parts or "\\" in path:
+def _check_relative(path: str) -> None:
+    if not path or path.startswith("/") or ".." in path.split("/") or "\\" in path:
         raise ValueError(f"refusing to write outside the output folder: {path!r}")
-    return PurePosixPath(path)
 
 
-def _unchanged(previous: Path, data: bytes) -> bool:
+def _unchanged(previous: str, data: bytes) -> bool:
     try:
-        if previous.stat().st_size != len(data):
+        if os.stat(previous).st_size != len(data):
             return False
-        return previous.read_bytes() == data
+        with open(previous, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False
 
 
-def _same_file(previous: Path, source: Path) -> bool:
+def _same_file(previous: str, source: Path) -> bool:
     """A copy made by an earlier build (copy2 keeps size and modification time) of this source."""
     try:
-        old, new = previous.stat(), source.stat()
+        old, new = os.stat(previous), os.stat(source)
     except OSError:
         return False
     return (old.st_size, old.st_mtime_ns) == (new.st_size, new.st_mtime_ns)
@@ -75,9 +74,10 @@ class Staging:
         self.written = 0  # files whose bytes were written
         self._lock = lock or nullcontext()
         self._fresh = not self.out.is_dir()  # first build: the staging folder becomes the output
+        self._out, self._folder = str(self.out), str(self.folder)
         self._paths: set[str] = set()
-        self._staged: list[PurePosixPath] = []
-        self._dirs: set[Path] = set()
+        self._staged: list[str] = []
+        self._dirs: set[str] = set()
 
     def __enter__(self) -> Staging:
         return self
@@ -87,60 +87,73 @@ class Staging:
 
     def add(self, output: Output) -> Output:
         """Take one file; returns its record, which reads from where its bytes are now."""
-        rel = _safe_relative(output.path)
-        if output.path in self._paths:
-            raise ValueError(f"two outputs for {output.path}")
-        self._paths.add(output.path)
+        path = output.path
+        _check_relative(path)
+        if path in self._paths:
+            raise ValueError(f"two outputs for {path}")
+        self._paths.add(path)
+        previous = f"{self._out}/{path}"
         if not self._fresh and output.data is None and output.reuse is not None \
-                and str(output.reuse) == f"{self.out}/{output.path}":
+                and str(output.reuse) == previous:
             return output  # the previous build's file, where it already is: nothing to do
-        previous = self.out.joinpath(*rel.parts)
         if not self._fresh and (
                 _unchanged(previous, output.data) if output.data is not None
                 else output.reuse is not None and _same_file(previous, output.reuse)):
-            return Output(output.path, None, output.public, reuse=previous, key=output.key)
-        target = self.folder.joinpath(*rel.parts)
-        if target.parent not in self._dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(target.parent)
+            return Output(path, None, output.public, reuse=Path(previous), key=output.key)
+        target = f"{self._folder}/{path}"
+        parent = target.rpartition("/")[0]
+        if parent not in self._dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._dirs.add(parent)
         if output.data is None:  # a file copied as it is: a cover, a download, a theme file
-            assert output.reuse is not None, output.path
+            assert output.reuse is not None, path
             shutil.copy2(output.reuse, target)  # a copy, never a link into the hub's sources
         else:
-            target.write_bytes(output.data)
+            with open(target, "wb") as handle:
+                handle.write(output.data)
         self.written += 1
-        self._staged.append(rel)
-        return Output(output.path, None, output.public, reuse=target, key=output.key)
+        self._staged.append(path)
+        return Output(path, None, output.public, reuse=Path(target), key=output.key)
 
-    def commit(self) -> None:
-        """Make the staged files the output and remove what this build no longer makes."""
+    def commit(self, remove_stale: bool = True) -> None:
+        """Make the staged files the output and remove what this build no longer makes (unless
+        `remove_stale` is False: the build made only some of the site's files)."""
         with self._lock:
             if self._fresh and not self.out.exists():
                 self.folder.rename(self.out)
                 return
-            made: set[Path] = set()
-            for rel in self._staged:
-                target = self.out.joinpath(*rel.parts)
-                if target.parent not in made:
-                    _make_folder(target.parent)
-                    made.add(target.parent)
-                if target.is_dir() and not target.is_symlink():
+            made: set[str] = set()
+            for path in self._staged:
+                target = f"{self._out}/{path}"
+                parent = target.rpartition("/")[0]
+                if parent not in made:
+                    _make_folder(Path(parent))
+                    made.add(parent)
+                if os.path.isdir(target) and not os.path.islink(target):
                     shutil.rmtree(target)  # a folder where this build puts a file
-                os.replace(self.folder.joinpath(*rel.parts), target)
-            self._remove_stale()
+                os.replace(f"{self._folder}/{path}", target)
+            if remove_stale:
+                self._remove_stale()
         self.abort()
 
     def _remove_stale(self) -> None:
-        for dirpath, dirnames, filenames in os.walk(self.out, topdown=False):
-            folder = Path(dirpath)
-            base = folder.relative_to(self.out).as_posix()
+        """Delete the files this build did not make, and the folders left empty by that."""
+        out = self._out
+        kept: set[str] = set()  # folders that still hold something
+        for dirpath, dirnames, filenames in os.walk(out, topdown=False):
+            base = dirpath[len(out) + 1:].replace(os.sep, "/")
+            prefix = base + "/" if base else ""
+            holds = False
             for name in filenames:
-                rel = name if base == "." else f"{base}/{name}"
-                if rel not in self._paths:
-                    (folder / name).unlink()
-            for name in dirnames:
-                with contextlib.suppress(OSError):  # not empty: it holds this build's files
-                    (folder / name).rmdir()
+                if prefix + name in self._paths:
+                    holds = True
+                else:
+                    os.unlink(os.path.join(dirpath, name))
+            if holds or any(os.path.join(dirpath, name) in kept for name in dirnames):
+                kept.add(dirpath)
+            elif base:
+                with contextlib.suppress(OSError):  # a symlink or a folder a reader just filled
+                    os.rmdir(dirpath)
 
     def abort(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
