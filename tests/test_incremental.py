@@ -10,6 +10,7 @@ import pytest
 
 from conftest import HubFactory, comparable, item
 from hubgen.build import BuildOptions, build
+from hubgen.errors import BuildFailed
 
 
 def tree(out: Path) -> dict[str, bytes]:
@@ -70,7 +71,14 @@ CHANGES: dict[str, Callable[[HubFactory], None]] = {
     "hub.toml": lambda h: edit(h.root / "hub.toml", 'label = "Driftssjef"', 'label = "Driftsleder"'),
     "message override": lambda h: edit(h.root / "hub.toml", "[forms]",
                                        '[strings]\nsection_articles = "Fagstoff"\n\n[forms]'),
+    "gated body": lambda h: edit(h.root / "content/ebooks/bok.md", "Lukket.", "Lukket, endret."),
+    "two bodies": lambda h: (CHANGES["body"](h), edit(h.root / "content/checklists/liste.md",
+                                                      "- [ ] Punkt", "- [x] Punkt\n- [ ] Nytt")),
+    "body and title": lambda h: (CHANGES["body"](h), edit(h.root / "content/articles/en.md",
+                                                          "title: Første", "title: Først")),
 }
+# Changes that reach only the edited items' own pages (incremental.py, road 2).
+BODY_ONLY = {"body", "gated body", "two bodies"}
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -78,12 +86,64 @@ def test_incremental_rebuild_equals_clean_build(make_hub, tmp_path: Path, change
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
     CHANGES[change](hub)
-    build(BuildOptions(root=hub.root))
+    result = build(BuildOptions(root=hub.root))
+    assert result.road == ("bodies" if change in BODY_ONLY else "full")
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
     incremental, full = comparable(tree(hub.root / "output")), comparable(tree(clean))
     assert incremental.keys() == full.keys()
     assert [p for p in full if incremental[p] != full[p]] == []
+
+
+@pytest.mark.parametrize("then", ["nothing else", "another title", "hub.toml", "template"])
+def test_an_edit_undone_later_leaves_no_stale_page(make_hub, tmp_path: Path, then: str) -> None:
+    """Road 2 records the pages it made: when the body comes back to what it was, together with a
+    change that sends the build down the full road, the page is not taken for unchanged."""
+    hub = hub_with_items(make_hub)
+    page = hub.root / "content/articles/en.md"
+    original = page.read_text("utf-8")
+    build(BuildOptions(root=hub.root))
+    edit(page, "Avsnitt to.", "Avsnitt TO.")  # same size: only the recorded key can tell
+    assert build(BuildOptions(root=hub.root)).road == "bodies"
+    page.write_text(original, "utf-8")
+    if then == "another title":  # the full road, and the page's own inputs are as they were
+        edit(hub.root / "content/articles/fyll7.md", "title: Fyll 7", "title: Fyll sju")
+    elif then != "nothing else":
+        CHANGES[then](hub)
+    build(BuildOptions(root=hub.root))
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert b"Avsnitt TO." not in (hub.root / "output/articles/en/index.html").read_bytes()
+
+
+def test_a_held_back_item_edit_takes_the_full_road(make_hub) -> None:
+    hub = hub_with_items(make_hub)
+    hub.write("content/articles/utkast.md", item("Utkast", "Tekst.", draft="true"))
+    build(BuildOptions(root=hub.root))
+    edit(hub.root / "content/articles/utkast.md", "Tekst.", "Mer tekst.")
+    result = build(BuildOptions(root=hub.root))
+    assert result.road == "full"
+    assert not (hub.root / "output/articles/utkast").exists()
+
+
+def test_strict_checks_the_links_of_an_edited_body(make_hub) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root, strict=True))
+    edit(hub.root / "content/articles/en.md", "Avsnitt to.", "Se [her](/articles/finnes-ikke/).")
+    with pytest.raises(BuildFailed) as failed:
+        build(BuildOptions(root=hub.root, strict=True))
+    assert any("finnes-ikke" in p.message and p.path == "content/articles/en.md"
+               for p in failed.value.problems)
+
+
+def test_a_missing_output_file_sends_a_body_edit_down_the_full_road(make_hub, tmp_path: Path) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    (hub.root / "output/articles/to/index.html").unlink()
+    CHANGES["body"](hub)
+    assert build(BuildOptions(root=hub.root)).road == "full"
+    assert (hub.root / "output/articles/to/index.html").is_file()
 
 
 def test_a_change_is_really_seen(make_hub) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import jinja2
 
@@ -28,6 +29,7 @@ from .errors import BuildFailed, Problem, Problems
 from .forms import consent_version, consent_words
 from .gating import Gate, make_gate
 from .hub import build_hub
+from .incremental import Inputs, body_edits, content_hashes, restore_hub, snapshot
 from .links import check_links
 from .markdown import RENDER_VERSION, Rendered, render_markdown
 from .model import Hub, Item
@@ -44,6 +46,8 @@ from .render import (
     static_outputs,
 )
 from .theme import (
+    Messages,
+    StaticFile,
     base_path,
     load_messages,
     make_environment,
@@ -104,6 +108,8 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     written: int = 0
+    # Which road the build took (incremental.py): "unchanged", "bodies" or "full".
+    road: str = "full"
 
     def summary(self) -> str:
         items = sum(self.counts.by_type.values())
@@ -165,6 +171,16 @@ def _render_body(args: tuple[str, int, bool]) -> Rendered:
     return render_markdown(*args)
 
 
+def body_args(config: Config, item: Item) -> tuple[str, int, bool]:
+    """What an item's rendered body is made from."""
+    return item.body, _teaser(config, item), config.sanitize
+
+
+def body_key(args: tuple[str, int, bool]) -> str:
+    """The cache key of a rendered body."""
+    return digest(RENDER_VERSION, VERSION_SALT, repr(args))
+
+
 class LazyRendered(Mapping[str, Rendered]):
     """Rendered bodies by item id; one taken from the cache is decoded when first asked for, so
     a rebuild that renders few pages decodes few bodies."""
@@ -190,9 +206,9 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     """Markdown of every item and page -> HTML: the expensive, pure step; cached and parallel."""
     config = loaded.config
     wanted: dict[str, tuple[str, int, bool]] = {
-        item.id: (item.body, _teaser(config, item), config.sanitize) for item in loaded.hub.items}
+        item.id: body_args(config, item) for item in loaded.hub.items}
     wanted.update({page.url: (page.body, 0, config.sanitize) for page in loaded.hub.pages})
-    keys = {name: digest(RENDER_VERSION, VERSION_SALT, repr(args)) for name, args in wanted.items()}
+    keys = {name: body_key(args) for name, args in wanted.items()}
     known = cache.get_raw("markdown", keys.values())
     missing = [name for name in wanted if keys[name] not in known]
     done: dict[str, Rendered] = {}
@@ -214,24 +230,54 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     return items, pages, {item.id: keys[item.id] for item in loaded.hub.items}
 
 
+@dataclass(frozen=True)
+class ThemeParts:
+    """The theme as one build uses it: templates (in an environment), messages, static files."""
+
+    chain: list[Path]
+    messages: Messages
+    statics: dict[str, StaticFile]
+    env: jinja2.Environment
+
+
+def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
+    chain = theme_chain(config, problems)
+    messages = load_messages(chain, config, problems)
+    statics = static_files(chain)
+    problems.raise_if_errors()
+    return ThemeParts(chain, messages, statics,
+                      make_environment(chain, config, messages, statics, preview))
+
+
+def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: BuildOptions,
+              rendered: Mapping[str, Rendered], render_keys: dict[str, str]) -> tuple[Site, str]:
+    """The renderer's inputs, and the fingerprint of what every page depends on besides its own
+    context: the template globals (config, theme, messages, static files, options, gate)."""
+    words = consent_words(theme.messages.table)
+    version = consent_version(config, *words)
+    site = Site(config, hub, gate, theme.env, Views(config, hub, theme.messages), theme.statics,
+                rendered, render_keys, version, options.preview,
+                feed_list(config, theme.messages))
+    fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(theme.chain, theme.messages),
+                         repr(sorted((k, v.url) for k, v in theme.statics.items())),
+                         repr((options.preview, options.drafts)), version,
+                         gate.mode, digest(gate.secret))
+    return site, fingerprint
+
+
 def render_site(
     loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache, staging: Staging
-) -> tuple[list[Output], Mapping[str, Rendered]]:
-    """Render every page and file into `staging`; returns their records (paths, no bytes)."""
+) -> tuple[list[Output], Mapping[str, Rendered], dict[str, str]]:
+    """Render every page and file into `staging`; returns their records (paths, no bytes), the
+    rendered bodies and their cache keys."""
     config, hub, problems = loaded.config, loaded.hub, loaded.problems
     with stages.stage("theme"):
-        chain = theme_chain(config, problems)
-        messages = load_messages(chain, config, problems)
-        statics = static_files(chain)
-        problems.raise_if_errors()
-        env = make_environment(chain, config, messages, statics, options.preview)
+        theme = load_theme(config, problems, options.preview)
     with stages.stage("markdown"):
         rendered, page_html, render_keys = render_bodies(loaded, cache, options.jobs)
     with stages.stage("templates"):
-        version = consent_version(config, *consent_words(messages.table))
-        views = Views(config, hub, messages)
-        site = Site(config, hub, loaded.gate, env, views, statics, rendered, render_keys,
-                    version, options.preview, feed_list(config, messages))
+        site, fingerprint = make_site(config, hub, loaded.gate, theme, options, rendered,
+                                      render_keys)
         planned = _guard_templates(problems, lambda: [
             *(out for item in hub.items for out in item_pages(site, item)),
             *hub_pages(site),
@@ -239,32 +285,32 @@ def render_site(
             *special_pages(site, options.search and search.available()),
         ])
         problems.raise_if_errors()
-        # What every page depends on besides its own context: the template globals.
-        fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(chain, messages),
-                             repr(sorted((k, v.url) for k, v in statics.items())),
-                             repr((options.preview, options.drafts)), version,
-                             loaded.gate.mode, digest(loaded.gate.secret))
         outputs = _guard_templates(problems, lambda: render_pages(
             site, planned, fingerprint, cache, options, staging))
         problems.raise_if_errors()
     with stages.stage("publish"):
-        made = [*static_outputs(statics), *feeds(config, hub, site.feeds)]
+        made = [*static_outputs(theme.statics), *feeds(config, hub, site.feeds)]
         made.append(sitemap(config, hub, [*outputs, *made]))
-        made.extend([robots(config), headers(), manifest(config, *consent_words(messages.table))])
+        made.extend([robots(config), headers(),
+                     manifest(config, *consent_words(theme.messages.table))])
         outputs.extend(staging.add(output) for output in made)
     with stages.stage("search"):
-        if not options.search:
-            pass
-        elif search.available():
-            outputs.extend(staging.add(output)
-                           for output in search_outputs(config, outputs, cache, options))
-        else:
-            problems.warn(config.root / "hub.toml", "search index skipped: Pagefind is not "
-                          "installed", hint="pip install 'hubgen[search]'")
-    return outputs, rendered
+        outputs.extend(search_stage(config, outputs, cache, options, staging, problems))
+    return outputs, rendered, render_keys
 
 
-def search_outputs(config: Config, outputs: list[Output], cache: Cache,
+def search_stage(config: Config, outputs: list[Output], cache: Cache, options: BuildOptions,
+                 staging: Staging, problems: Problems) -> list[Output]:
+    if not options.search:
+        return []
+    if not search.available():
+        problems.warn(config.root / "hub.toml", "search index skipped: Pagefind is not "
+                      "installed", hint="pip install 'hubgen[search]'")
+        return []
+    return [staging.add(output) for output in search_outputs(config, outputs, cache, options)]
+
+
+def search_outputs(config: Config, outputs: Sequence[Output], cache: Cache,
                    options: BuildOptions) -> list[Output]:
     """Pagefind's index of the public pages; taken from the last build when none changed."""
     pages = [o for o in outputs if search.indexable(o)]
@@ -283,11 +329,12 @@ def search_outputs(config: Config, outputs: list[Output], cache: Cache,
 
 
 def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cache: Cache,
-                 options: BuildOptions, staging: Staging) -> list[Output]:
+                 options: BuildOptions, staging: Staging, partial: bool = False) -> list[Output]:
     """Pages whose inputs did not change are taken from the previous output; the rest render.
 
     A page's key hashes everything it is made from: the template chain, the config, the messages
-    and its own context (items, cards, listings, links). Equal keys mean equal bytes.
+    and its own context (items, cards, listings, links). Equal keys mean equal bytes. `partial`:
+    `planned` is a few pages of the site, not all of them.
     """
     state_kind = "page:" + str(options.out_dir.resolve())
     pages = [p for p in planned if isinstance(p, Page)]
@@ -323,7 +370,9 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
         state[page.path] = {"key": keys[page.path], "size": len(data)}
     if failures:
         raise BuildFailed(sorted(set(failures), key=str))
-    if remember:
+    if remember and partial:  # a few pages of the site: the others' entries stay
+        cache.put_many(state_kind, state)
+    elif remember:
         cache.replace_kind(state_kind, state)
     return [done[entry.path] for entry in planned]
 
@@ -384,61 +433,135 @@ def _template_frame(exc: BaseException) -> tuple[str, int | None]:
     return where
 
 
-def input_fingerprint(config: Config, gate: Gate, options: BuildOptions, cache: Cache) -> str:
-    """A hash of everything a build reads: every file under content/ (by its bytes; a file's
-    hash is remembered by size and modification time, and made again when either changes), the
-    config, the theme's templates, messages and static files, today's date (scheduled items),
-    the options, the unlock secret, and hubgen's own version."""
-    base = config.root / "content"
-    stats = []
-    for path in sorted(base.rglob("*")):
-        if path.is_file():
-            info = path.stat()
-            stats.append((path, f"{path.relative_to(base).as_posix()}:{info.st_size}:"
-                                f"{info.st_mtime_ns}"))
-    known = cache.get_many("filehash", [key for _, key in stats])
-    fresh = {key: digest(path.read_bytes()) for path, key in stats if key not in known}
-    cache.put_many("filehash", fresh)
-    cache.prune("filehash", [key for _, key in stats])
-    hashes = {**known, **fresh}
+def measure_inputs(config: Config, gate: Gate, options: BuildOptions, cache: Cache) -> Inputs:
+    """Everything a build reads: every file under content/ (by its bytes), the config, the
+    theme's templates, messages and static files, today's date (scheduled items), the options,
+    the unlock secret, and hubgen's own version."""
     problems = Problems(config.root)
     chain = theme_chain(config, problems)
     statics = static_files(chain)
     theme = theme_fingerprint(chain, load_messages(chain, config, problems))
     settings = (options.drafts, options.preview, options.search and search.available(),
                 options.strict, gate.mode, digest(gate.secret))
-    return digest(VERSION_SALT, RENDER_VERSION, repr(config), theme, today(config).isoformat(),
-                  repr(settings), repr(sorted((k, v.url) for k, v in statics.items())),
-                  *(key + "=" + hashes[key] for _, key in stats))
+    return Inputs(
+        digest(VERSION_SALT, RENDER_VERSION, repr(config), theme, today(config).isoformat(),
+               repr(settings), repr(sorted((k, v.url) for k, v in statics.items()))),
+        content_hashes(config.root, cache))
 
 
-def _unchanged_build(options: BuildOptions, cache: Cache, config: Config, gate: Gate,
-                     fingerprint: str) -> BuildResult | None:
-    """The last build's result, when it was made from exactly these inputs and is still there."""
-    last = cache.get_many("build:" + str(options.out_dir.resolve()), ["last"]).get("last")
-    if not last or last.get("input") != fingerprint:
-        return None
+def _last_build(options: BuildOptions, cache: Cache) -> dict[str, Any]:
+    return cache.get_many(_record_kind(options), ["last", "hub"])
+
+
+def _record_kind(options: BuildOptions) -> str:
+    return "build:" + str(options.out_dir.resolve())
+
+
+def _previous_outputs(options: BuildOptions, last: dict[str, Any]) -> list[Output] | None:
+    """The last build's files, if it recorded them and they are all still there."""
     out = options.out_dir
     try:
         records = [Output(path, None, public, reuse=out / path)
                    for path, public in last["outputs"]]
+    except (KeyError, TypeError, ValueError):  # a record from another hubgen: build afresh
+        return None
+    base = str(out)
+    if not all(os.path.isfile(f"{base}/{record.path}") for record in records):
+        return None
+    return records
+
+
+def _recorded_result(config: Config, gate: Gate, last: dict[str, Any],
+                     records: list[Output]) -> BuildResult | None:
+    try:
         counts = Counts(**last["counts"])
         warnings = [Problem(path, message, line, hint, warning=True)
                     for path, message, line, hint in last["warnings"]]
-    except (KeyError, TypeError, ValueError):  # a record from another hubgen: build afresh
-        return None
-    if not all(record.reuse is not None and record.reuse.is_file() for record in records):
+    except (KeyError, TypeError, ValueError):
         return None
     return BuildResult(config, None, gate, counts, records, warnings=warnings)
 
 
-def _remember_build(options: BuildOptions, cache: Cache, fingerprint: str,
-                    result: BuildResult) -> None:
-    cache.replace_kind("build:" + str(options.out_dir.resolve()), {"last": {
-        "input": fingerprint, "outputs": [[o.path, o.public] for o in result.outputs],
+def _unchanged_build(options: BuildOptions, config: Config, gate: Gate, inputs: Inputs,
+                     last: dict[str, Any] | None) -> BuildResult | None:
+    """The last build's result, when it was made from exactly these inputs and is still there."""
+    if not last or last.get("input") != inputs.fingerprint:
+        return None
+    records = _previous_outputs(options, last)
+    return _recorded_result(config, gate, last, records) if records is not None else None
+
+
+def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result: BuildResult,
+                    snap: dict[str, Any]) -> None:
+    cache.replace_kind(_record_kind(options), {"hub": snap, "last": {
+        "input": inputs.fingerprint, "outputs": [[o.path, o.public] for o in result.outputs],
         "counts": {"by_type": result.counts.by_type, "gated": result.counts.gated,
                    "held": result.counts.held},
         "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}})
+
+
+def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: Config,
+                   gate: Gate, inputs: Inputs, recorded: dict[str, Any]) -> BuildResult | None:
+    """Road 2 of the dependency model (incremental.py): only the bodies of some items changed,
+    so only their own pages are rendered; None when the change reaches further."""
+    last, snap = recorded.get("last"), recorded.get("hub")
+    if not last or not snap or options.strict:  # --strict checks every page's links
+        return None
+    with stages.stage("load"):
+        warned = {w[0] for w in last.get("warnings", [])}
+        edited = body_edits(config, snap, inputs, warned)
+        if not edited:
+            return None
+        records = _previous_outputs(options, last)
+        if records is None:
+            return None
+        result = _recorded_result(config, gate, last, records)
+        if result is None:
+            return None
+        hub = restore_hub(snap)
+        hub = replace(hub, items=tuple(edited.get(item.id, item) for item in hub.items))
+    problems = Problems(options.root)
+    with stages.stage("theme"):
+        theme = load_theme(config, problems, options.preview)
+    with stages.stage("markdown"):
+        render_keys = dict(snap["render_keys"])
+        rendered: dict[str, Rendered] = {}
+        fresh: dict[str, object] = {}
+        for item in edited.values():
+            args = body_args(config, item)
+            key = render_keys[item.id] = body_key(args)
+            rendered[item.id] = _render_body(args)
+            fresh[key] = rendered[item.id].to_json()
+        cache.put_many("markdown", fresh)
+    with Staging(options.out_dir, options.commit_lock) as staging:
+        with stages.stage("templates"):
+            site, fingerprint = make_site(config, hub, gate, theme, options, rendered, render_keys)
+            planned = _guard_templates(problems, lambda: [
+                out for item in edited.values() for out in item_pages(site, item)])
+            problems.raise_if_errors()
+            if {p.path for p in planned} - {o.path for o in records}:
+                return None  # a file the last build did not make: leave it to the full pass
+            made = _guard_templates(problems, lambda: render_pages(
+                site, planned, fingerprint, cache, options, staging, partial=True))
+            problems.raise_if_errors()
+        fresh_records = {o.path: o for o in made}
+        outputs = [fresh_records.get(o.path, o) for o in records]
+        if options.search and search.available():
+            with stages.stage("search"):
+                # Pagefind rebuilds its index whole: it sees every page, like a full build.
+                keys = cache.get_many("page:" + str(options.out_dir.resolve()),
+                                      [o.path for o in outputs if o.path not in fresh_records])
+                indexed = [replace(o, key=keys[o.path]["key"]) if o.path in keys else o
+                           for o in outputs if not o.path.startswith("pagefind/")]
+                pages = [staging.add(o) if o.path not in fresh_records else o for o in indexed]
+                outputs = [*pages, *search_stage(config, pages, cache, options, staging,
+                                                 problems)]
+        with stages.stage("write"):
+            staging.commit(remove_stale=options.search and search.available())
+    result.outputs, result.timings, result.written = outputs, stages.timings, staging.written
+    result.road = "bodies"
+    _remember_build(options, cache, inputs, result, snapshot(inputs, hub, render_keys))
+    return result
 
 
 def build(options: BuildOptions) -> BuildResult:
@@ -447,22 +570,27 @@ def build(options: BuildOptions) -> BuildResult:
     stages = Stages()
     cache = open_cache(options.root, options.cache)
     try:
-        fingerprint = ""
+        inputs = None
         if cache.enabled and options.reuse_pages:
             with stages.stage("unchanged?"):
                 config = load_config(options.root, options.base_url)
                 gate_problems = Problems(options.root)
                 gate = make_gate(config, gate_problems, dev=options.dev)
                 if not gate_problems.errors:
-                    fingerprint = input_fingerprint(config, gate, options, cache)
-                    same = _unchanged_build(options, cache, config, gate, fingerprint)
+                    inputs = measure_inputs(config, gate, options, cache)
+                    recorded = _last_build(options, cache)
+                    same = _unchanged_build(options, config, gate, inputs, recorded.get("last"))
                     if same is not None:
                         # Nothing that goes into the site changed: the output stands, untouched.
-                        same.timings = stages.timings
+                        same.timings, same.road = stages.timings, "unchanged"
                         return same
+            if inputs is not None:
+                quick = rebuild_bodies(options, stages, cache, config, gate, inputs, recorded)
+                if quick is not None:
+                    return quick
         loaded = load(options, stages, cache)
         with Staging(options.out_dir, options.commit_lock) as staging:
-            outputs, rendered = render_site(loaded, options, stages, cache, staging)
+            outputs, rendered, render_keys = render_site(loaded, options, stages, cache, staging)
             if options.strict:
                 with stages.stage("links"):
                     broken = check_links([*loaded.hub.items, *loaded.hub.pages],
@@ -479,8 +607,9 @@ def build(options: BuildOptions) -> BuildResult:
         result = BuildResult(loaded.config, loaded.hub, loaded.gate, Counts.of(loaded.hub),
                              outputs, rendered, loaded.problems.warnings, stages.timings,
                              staging.written)
-        if fingerprint:
-            _remember_build(options, cache, fingerprint, result)
+        if inputs is not None:
+            _remember_build(options, cache, inputs, result,
+                            snapshot(inputs, loaded.hub, render_keys))
     finally:
         cache.close()
     return result

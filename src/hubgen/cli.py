@@ -37,9 +37,17 @@ def cmd_build(args: argparse.Namespace) -> int:
               "do not deploy this build", file=sys.stderr)
     print(f"built {options.out_dir}: {result.summary()}")
     if args.verbose:
+        print(f"  road: {ROADS[result.road]}")
         for stage, seconds in result.timings.items():
             print(f"  {stage:<10} {seconds:7.3f} s")
     return EXIT_OK
+
+
+ROADS = {
+    "unchanged": "nothing changed; the output stands",
+    "bodies": "only item bodies changed; their pages were made again",
+    "full": "every page signed; changed ones made again",
+}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
