@@ -29,7 +29,18 @@ from .errors import BuildFailed, Problem, Problems
 from .forms import consent_version, consent_words
 from .gating import Gate, make_gate
 from .hub import build_hub
-from .incremental import Inputs, body_edits, content_hashes, restore_hub, snapshot
+from .incremental import (
+    Inputs,
+    Kept,
+    body_edits,
+    changed_bodies,
+    content_hashes,
+    hub_record,
+    keep,
+    kept,
+    restore_hub,
+    state_record,
+)
 from .links import check_links
 from .markdown import RENDER_VERSION, Rendered, render_markdown
 from .model import Hub, Item
@@ -238,6 +249,12 @@ class ThemeParts:
     messages: Messages
     statics: dict[str, StaticFile]
     env: jinja2.Environment
+    fingerprint: str  # of the templates and the messages
+
+
+# Environments by everything they are made from: a process that builds again (`hubgen serve`)
+# compiles each template once, until the theme, the config or the messages change.
+_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
 
 
 def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
@@ -245,8 +262,14 @@ def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
     messages = load_messages(chain, config, problems)
     statics = static_files(chain)
     problems.raise_if_errors()
-    return ThemeParts(chain, messages, statics,
-                      make_environment(chain, config, messages, statics, preview))
+    fingerprint = theme_fingerprint(chain, messages)
+    key = digest(repr(chain), repr(config), fingerprint, repr(preview),
+                 repr(sorted((k, v.url) for k, v in statics.items())))
+    if key not in _ENVIRONMENTS:
+        if len(_ENVIRONMENTS) >= 4:
+            _ENVIRONMENTS.clear()
+        _ENVIRONMENTS[key] = make_environment(chain, config, messages, statics, preview)
+    return ThemeParts(chain, messages, statics, _ENVIRONMENTS[key], fingerprint)
 
 
 def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: BuildOptions,
@@ -258,7 +281,7 @@ def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: 
     site = Site(config, hub, gate, theme.env, Views(config, hub, theme.messages), theme.statics,
                 rendered, render_keys, version, options.preview,
                 feed_list(config, theme.messages))
-    fingerprint = digest(VERSION_SALT, repr(config), theme_fingerprint(theme.chain, theme.messages),
+    fingerprint = digest(VERSION_SALT, repr(config), theme.fingerprint,
                          repr(sorted((k, v.url) for k, v in theme.statics.items())),
                          repr((options.preview, options.drafts)), version,
                          gate.mode, digest(gate.secret))
@@ -449,10 +472,6 @@ def measure_inputs(config: Config, gate: Gate, options: BuildOptions, cache: Cac
         content_hashes(config.root, cache))
 
 
-def _last_build(options: BuildOptions, cache: Cache) -> dict[str, Any]:
-    return cache.get_many(_record_kind(options), ["last", "hub"])
-
-
 def _record_kind(options: BuildOptions) -> str:
     return "build:" + str(options.out_dir.resolve())
 
@@ -465,10 +484,12 @@ def _previous_outputs(options: BuildOptions, last: dict[str, Any]) -> list[Outpu
                    for path, public in last["outputs"]]
     except (KeyError, TypeError, ValueError):  # a record from another hubgen: build afresh
         return None
+    return records if _all_there(out, records) else None
+
+
+def _all_there(out: Path, records: list[Output]) -> bool:
     base = str(out)
-    if not all(os.path.isfile(f"{base}/{record.path}") for record in records):
-        return None
-    return records
+    return all(os.path.isfile(f"{base}/{record.path}") for record in records)
 
 
 def _recorded_result(config: Config, gate: Gate, last: dict[str, Any],
@@ -492,39 +513,57 @@ def _unchanged_build(options: BuildOptions, config: Config, gate: Gate, inputs: 
 
 
 def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result: BuildResult,
-                    snap: dict[str, Any]) -> None:
-    cache.replace_kind(_record_kind(options), {"hub": snap, "last": {
+                    hub: Hub, render_keys: dict[str, str], road: str) -> None:
+    """Record the build for the next one (incremental.py), in the cache and in this process."""
+    last = {
         "input": inputs.fingerprint, "outputs": [[o.path, o.public] for o in result.outputs],
         "counts": {"by_type": result.counts.by_type, "gated": result.counts.gated,
                    "held": result.counts.held},
-        "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}})
+        "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}
+    state = state_record(inputs, render_keys)
+    if road == "bodies":  # the hub's front matter is as recorded: only the rest is new
+        cache.put_many(_record_kind(options), {"last": last, "state": state})
+    else:
+        cache.replace_kind(_record_kind(options),
+                           {"last": last, "state": state, "hub": hub_record(hub)})
+    out = options.out_dir
+    base = str(out)
+    records = [o if str(o.reuse) == f"{base}/{o.path}"
+               else Output(o.path, None, o.public, reuse=out / o.path) for o in result.outputs]
+    keep(str(out.resolve()), Kept(inputs.fingerprint, state, hub, records))
 
 
 def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: Config,
-                   gate: Gate, inputs: Inputs, recorded: dict[str, Any]) -> BuildResult | None:
+                   gate: Gate, inputs: Inputs, last: dict[str, Any]) -> BuildResult | None:
     """Road 2 of the dependency model (incremental.py): only the bodies of some items changed,
     so only their own pages are rendered; None when the change reaches further."""
-    last, snap = recorded.get("last"), recorded.get("hub")
-    if not last or not snap or options.strict:  # --strict checks every page's links
+    if options.strict:  # --strict checks the links of every page
         return None
+    kind = _record_kind(options)
     with stages.stage("load"):
-        warned = {w[0] for w in last.get("warnings", [])}
-        edited = body_edits(config, snap, inputs, warned)
-        if not edited:
+        memory = kept(str(options.out_dir.resolve()), last.get("input"))
+        state = memory.state if memory else cache.get_many(kind, ["state"]).get("state")
+        changed = changed_bodies(state, inputs)
+        if not changed or state is None:
             return None
-        records = _previous_outputs(options, last)
+        hub = memory.hub if memory else restore_hub(cache.get_many(kind, ["hub"]).get("hub", {}))
+        warned = {w[0] for w in last.get("warnings", [])}
+        edited = body_edits(config, hub, changed, warned) if hub is not None else None
+        if not edited or hub is None:
+            return None
+        records = memory.outputs if memory and _all_there(options.out_dir, memory.outputs) \
+            else _previous_outputs(options, last)
         if records is None:
             return None
         result = _recorded_result(config, gate, last, records)
         if result is None:
             return None
-        hub = restore_hub(snap)
         hub = replace(hub, items=tuple(edited.get(item.id, item) for item in hub.items))
     problems = Problems(options.root)
     with stages.stage("theme"):
         theme = load_theme(config, problems, options.preview)
     with stages.stage("markdown"):
-        render_keys = dict(snap["render_keys"])
+        render_keys = dict(state["render_keys"])
         rendered: dict[str, Rendered] = {}
         fresh: dict[str, object] = {}
         for item in edited.values():
@@ -560,7 +599,7 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
             staging.commit(remove_stale=options.search and search.available())
     result.outputs, result.timings, result.written = outputs, stages.timings, staging.written
     result.road = "bodies"
-    _remember_build(options, cache, inputs, result, snapshot(inputs, hub, render_keys))
+    _remember_build(options, cache, inputs, result, hub, render_keys, "bodies")
     return result
 
 
@@ -578,14 +617,14 @@ def build(options: BuildOptions) -> BuildResult:
                 gate = make_gate(config, gate_problems, dev=options.dev)
                 if not gate_problems.errors:
                     inputs = measure_inputs(config, gate, options, cache)
-                    recorded = _last_build(options, cache)
-                    same = _unchanged_build(options, config, gate, inputs, recorded.get("last"))
+                    last = cache.get_many(_record_kind(options), ["last"]).get("last") or {}
+                    same = _unchanged_build(options, config, gate, inputs, last)
                     if same is not None:
                         # Nothing that goes into the site changed: the output stands, untouched.
                         same.timings, same.road = stages.timings, "unchanged"
                         return same
             if inputs is not None:
-                quick = rebuild_bodies(options, stages, cache, config, gate, inputs, recorded)
+                quick = rebuild_bodies(options, stages, cache, config, gate, inputs, last)
                 if quick is not None:
                     return quick
         loaded = load(options, stages, cache)
@@ -608,8 +647,7 @@ def build(options: BuildOptions) -> BuildResult:
                              outputs, rendered, loaded.problems.warnings, stages.timings,
                              staging.written)
         if inputs is not None:
-            _remember_build(options, cache, inputs, result,
-                            snapshot(inputs, loaded.hub, render_keys))
+            _remember_build(options, cache, inputs, result, loaded.hub, render_keys, "full")
     finally:
         cache.close()
     return result

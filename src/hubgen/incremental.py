@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,16 +46,22 @@ class Inputs:
     settings: str
     files: dict[str, str]
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         return digest(self.settings, *(f"{name}={h}" for name, h in sorted(self.files.items())))
 
 
 def content_hashes(root: Path, cache: Cache) -> dict[str, str]:
     """The hash of every file under content/. A file's hash is remembered by its size and
-    modification time and made again when either changes, so a rebuild reads only edited files."""
+    modification time and made again when either changes, so a rebuild reads only edited files.
+
+    A file changed in the last RACY_SECONDS is read every time: a second write within the
+    file system's clock tick could keep both its size and its time (git's "racy clean" case).
+    """
     base = str(root / "content")
     stats: dict[str, tuple[str, str]] = {}
+    recent: set[str] = set()
+    racy_after = time.time_ns() - int(RACY_SECONDS * 1e9)
     for dirpath, _dirnames, filenames in os.walk(base):
         for name in filenames:
             full = os.path.join(dirpath, name)
@@ -63,18 +71,32 @@ def content_hashes(root: Path, cache: Cache) -> dict[str, str]:
                 continue
             if stat.S_ISREG(info.st_mode):
                 rel = full[len(base) + 1:].replace(os.sep, "/")
-                stats[rel] = (full, f"{rel}:{info.st_size}:{info.st_mtime_ns}")
-    known = cache.get_many("filehash", [key for _, key in stats.values()])
+                key = f"{rel}:{info.st_size}:{info.st_mtime_ns}"
+                stats[rel] = (full, key)
+                if info.st_mtime_ns >= racy_after:
+                    recent.add(key)
+    keys = [key for _, key in stats.values() if key not in recent]
+    known = {key: _HASHES[base + key] for key in keys if base + key in _HASHES}
+    if len(known) < len(keys):
+        known.update(cache.get_many("filehash", [key for key in keys if key not in known]))
     fresh = {}
     for full, key in stats.values():
         if key not in known:
             with open(full, "rb") as handle:
                 fresh[key] = digest(handle.read())
-    cache.put_many("filehash", fresh)
-    if fresh:
-        cache.prune("filehash", [key for _, key in stats.values()])
+    lasting = {key: h for key, h in fresh.items() if key not in recent}
+    cache.put_many("filehash", lasting)
+    if lasting:
+        cache.prune("filehash", keys)
     hashes = {**known, **fresh}
+    _HASHES.clear()
+    _HASHES.update({base + key: hashes[key] for key in keys})
     return {rel: hashes[key] for rel, (_, key) in sorted(stats.items())}
+
+
+RACY_SECONDS = 2.0
+# The last call's hashes (by folder and key), kept in this process for the next: `hubgen serve`.
+_HASHES: dict[str, str] = {}
 
 
 # --- the snapshot of a built hub ----------------------------------------------------------------
@@ -110,58 +132,94 @@ def _item_from_json(data: dict[str, Any]) -> Item:
     return Item(body="", **values)
 
 
-def snapshot(inputs: Inputs, hub: Hub, render_keys: dict[str, str]) -> dict[str, Any]:
-    """The record of a built hub that lets the next build take road 2 (see the module's text)."""
+def hub_record(hub: Hub) -> dict[str, Any]:
+    """The built hub as the next build needs it for road 2: items and pages without bodies."""
     return {
-        "version": VERSION_SALT, "settings": inputs.settings, "files": inputs.files,
+        "version": VERSION_SALT,
         "items": [_item_json(item) for item in hub.items],
         "pages": [[p.source.as_posix(), p.slug, p.title, p.summary] for p in hub.pages],
         "topics": [[t.slug, t.label] for t in hub.topics],
         "today": hub.today.isoformat(),
-        "render_keys": render_keys,
     }
 
 
-def restore_hub(snap: dict[str, Any]) -> Hub:
-    """The hub a snapshot describes, bodies left out (road 2 renders only the edited ones)."""
+def restore_hub(record: dict[str, Any]) -> Hub | None:
+    """The hub a record describes, bodies left out (road 2 renders only the edited ones)."""
+    if record.get("version") != VERSION_SALT:
+        return None
     return Hub(
-        items=tuple(_item_from_json(data) for data in snap["items"]),
+        items=tuple(_item_from_json(data) for data in record["items"]),
         pages=tuple(PlainPage(Path(source), slug, title, summary, "", 0)
-                    for source, slug, title, summary in snap["pages"]),
-        topics=tuple(Topic(slug, label) for slug, label in snap["topics"]),
-        today=dt.date.fromisoformat(snap["today"]),
+                    for source, slug, title, summary in record["pages"]),
+        topics=tuple(Topic(slug, label) for slug, label in record["topics"]),
+        today=dt.date.fromisoformat(record["today"]),
     )
 
 
-def body_edits(config: Config, snap: dict[str, Any] | None, inputs: Inputs,
-               warned: set[str]) -> dict[str, Item] | None:
-    """The items whose body alone changed since the snapshot, by id (with their new bodies), or
-    None when anything else changed too: then only the full pass is right.
+def state_record(inputs: Inputs, render_keys: dict[str, str]) -> dict[str, Any]:
+    """What a build read, file by file, and the cache key of each item's rendered body."""
+    return {"version": VERSION_SALT, "settings": inputs.settings, "files": inputs.files,
+            "render_keys": render_keys}
 
-    `warned`: files the last build warned about (their warnings are remade by the full pass).
-    """
-    if not snap or snap.get("version") != VERSION_SALT or snap.get("settings") != inputs.settings:
+
+def changed_bodies(state: dict[str, Any] | None, inputs: Inputs) -> list[str] | None:
+    """The content files changed since `state` was recorded, when they may be body edits: the
+    same settings, the same files, only Markdown files of items changed. None otherwise."""
+    if not state or state.get("version") != VERSION_SALT or state["settings"] != inputs.settings:
         return None
-    before: dict[str, str] = snap["files"]
+    before: dict[str, str] = state["files"]
     if before.keys() != inputs.files.keys():
         return None
     changed = [name for name, h in inputs.files.items() if before[name] != h]
-    if not changed:
+    if not changed or not all(name.endswith(".md") and not name.startswith("pages/")
+                              for name in changed):
         return None
-    by_source = {data["source"]: data for data in snap["items"]}
+    return changed
+
+
+def body_edits(config: Config, hub: Hub, changed: list[str],
+               warned: set[str]) -> dict[str, Item] | None:
+    """The items of `hub` whose body alone changed in these files, by id, with their new bodies;
+    None when a file's front matter changed too: then only the full pass is right.
+
+    `warned`: files the last build warned about (their warnings are remade by the full pass).
+    """
+    by_source = {item.source.as_posix(): item for item in hub.items}
     problems = Problems(config.root)
     edited: dict[str, Item] = {}
     for name in changed:
         source = "content/" + name
-        section = name.split("/", 1)[0]
         old = by_source.get(source)
-        # A page, a cover or download, an item held back: the full pass.
-        if old is None or old["assets"] or source in warned or not name.endswith(".md"):
+        # An item held back (draft, scheduled), or with files beside it: the full pass.
+        if old is None or old.assets or source in warned:
             return None
         src = read_source(config.root / source, problems)
-        item = load_item(src, section, config, problems) if src is not None else None
+        item = load_item(src, name.split("/", 1)[0], config, problems) if src else None
         if item is None or len(problems) or \
-                dataclasses.replace(item, body="") != _item_from_json(old):
+                dataclasses.replace(item, body="") != dataclasses.replace(old, body=""):
             return None  # its front matter changed, or it has a problem to report
         edited[item.id] = item
     return edited
+
+
+@dataclass
+class Kept:
+    """The last build into an output folder, kept in this process (`hubgen serve` builds again
+    and again): the next build skips reading its records back when they are still the latest."""
+
+    input: str  # the build's Inputs.fingerprint
+    state: dict[str, Any]
+    hub: Hub
+    outputs: list[Any]  # its render.Output records
+
+
+_KEPT: dict[str, Kept] = {}
+
+
+def kept(out: str, last_input: str | None) -> Kept | None:
+    found = _KEPT.get(out)
+    return found if found is not None and found.input == last_input else None
+
+
+def keep(out: str, memory: Kept) -> None:
+    _KEPT[out] = memory
