@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import jinja2
 
 from . import search
-from .cache import VERSION_SALT, Cache, digest, open_cache
+from .cache import VERSION_SALT, Cache, CacheReader, digest, open_cache
 from .config import Config, load_config
 from .content import load_content, today
 from .errors import BuildFailed, Problem, Problems
@@ -193,23 +193,26 @@ def body_key(args: tuple[str, int, bool]) -> str:
 
 
 class LazyRendered(Mapping[str, Rendered]):
-    """Rendered bodies by item id; one taken from the cache is decoded when first asked for, so
-    a rebuild that renders few pages decodes few bodies."""
+    """Rendered bodies by item id, read from the cache when asked for (in whichever process asks:
+    the page workers read the few they need), so no process holds every body of a large hub.
+    Bodies the cache could not take are held here; one missing from the cache is made again."""
 
-    def __init__(self, fresh: dict[str, Rendered], stored: dict[str, str]) -> None:
-        self._done = dict(fresh)
-        self._stored = stored
+    def __init__(self, held: dict[str, Rendered], args: dict[str, tuple[str, int, bool]],
+                 keys: dict[str, str], store: CacheReader | None) -> None:
+        self._held, self._args, self._keys, self._store = held, args, keys, store
 
     def __getitem__(self, name: str) -> Rendered:
-        if name not in self._done:
-            self._done[name] = Rendered.from_json(json.loads(self._stored[name]))
-        return self._done[name]
+        if name in self._held:
+            return self._held[name]
+        args = self._args[name]  # KeyError for an unknown name, as a mapping should
+        stored = self._store.get("markdown", self._keys[name]) if self._store else None
+        return Rendered.from_json(json.loads(stored)) if stored else _render_body(args)
 
     def __iter__(self) -> Iterator[str]:
-        return iter({**self._stored, **self._done})
+        return iter(self._args)
 
     def __len__(self) -> int:
-        return len(self._stored.keys() | self._done.keys())
+        return len(self._args)
 
 
 def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
@@ -220,25 +223,32 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
         item.id: body_args(config, item) for item in loaded.hub.items}
     wanted.update({page.url: (page.body, 0, config.sanitize) for page in loaded.hub.pages})
     keys = {name: body_key(args) for name, args in wanted.items()}
-    known = cache.get_raw("markdown", keys.values())
+    known = cache.present("markdown", keys.values())
     missing = [name for name in wanted if keys[name] not in known]
-    done: dict[str, Rendered] = {}
-    batch: dict[str, object] = {}
+    held: dict[str, Rendered] = {}  # what the cache did not take
+    batch: dict[str, Rendered] = {}
     made = parallel_iter(_render_body, [wanted[name] for name in missing], jobs)
     for name, result in zip(missing, made, strict=True):
-        done[name] = result
-        batch[keys[name]] = result.to_json()
+        batch[name] = result
         if len(batch) >= 200:  # into the cache in small batches, not one huge list
-            cache.put_many("markdown", batch)
+            _store_bodies(cache, batch, keys, held)
             batch = {}
-    cache.put_many("markdown", batch)
+    _store_bodies(cache, batch, keys, held)
     cache.prune("markdown", keys.values())
+    store = cache.reader() if cache.enabled else None
     ids = {item.id for item in loaded.hub.items}
-    items = LazyRendered({n: r for n, r in done.items() if n in ids},
-                         {n: known[keys[n]] for n in ids if n not in done})
-    everything = LazyRendered(done, {n: known[keys[n]] for n in wanted if n not in done})
+    items = LazyRendered({n: r for n, r in held.items() if n in ids},
+                         {n: a for n, a in wanted.items() if n in ids}, keys, store)
+    everything = LazyRendered(held, wanted, keys, store)
     pages = {page.url: everything[page.url].html for page in loaded.hub.pages}
     return items, pages, {item.id: keys[item.id] for item in loaded.hub.items}
+
+
+def _store_bodies(cache: Cache, batch: dict[str, Rendered], keys: dict[str, str],
+                  held: dict[str, Rendered]) -> None:
+    cache.put_many("markdown", {keys[name]: r.to_json() for name, r in batch.items()})
+    if not cache.enabled:  # no cache, or it gave up: keep them in memory
+        held.update(batch)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -108,6 +109,26 @@ class Cache:
             return {}
         return found
 
+    def present(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of these keys have an entry (without reading the entries)."""
+        if self._db is None:
+            return set()
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(key for (key,) in self._db.execute(
+                    f"SELECT key FROM entries WHERE kind = ? AND key IN ({marks})", [kind, *chunk]))
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return set()
+        return found
+
+    def reader(self) -> CacheReader | None:
+        return CacheReader(self.path) if self._db is not None and self.path else None
+
     def put_many(self, kind: str, entries: dict[str, Any]) -> None:
         if self._db is None or not entries:
             return
@@ -150,6 +171,28 @@ class Cache:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class CacheReader:
+    """Reads single entries, in any process: a forked worker opens a connection of its own (a
+    SQLite connection must not cross a fork). A read that fails finds nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def get(self, kind: str, key: str) -> str | None:
+        try:
+            if self._pid != os.getpid() or self._db is None:
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                           timeout=LOCK_SECONDS, check_same_thread=False)
+                self._pid = os.getpid()
+            row = self._db.execute("SELECT value FROM entries WHERE kind = ? AND key = ?",
+                                   (kind, key)).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
 
 
 def work_folder(root: Path) -> Path:

@@ -28,7 +28,7 @@ from .config import ACCESS, Config
 from .errors import Problem, Problems, did_you_mean
 from .gating import resolve_access
 from .model import SECTIONS, TYPE_OF_SECTION, Item, PlainPage
-from .parallel import parallel_map
+from .parallel import parallel_iter
 
 ITEM_KEYS = ("title", "personas", "phase", "type", "access", "summary", "date", "updated",
              "draft", "slug", "topics", "cover", "download", "teaser", "featured")
@@ -398,29 +398,35 @@ def load_page(src: Source, problems: Problems) -> PlainPage | None:
                      _assets(src.path))
 
 
-def _parse_one(job: tuple[Path, bytes, Path | None]) -> tuple[Source | None, list[Problem]]:
-    path, data, root = job
+def _parse_one(job: tuple[Path, Path | None]) -> tuple[str, Source | None, list[Problem]]:
+    """Parse one file; with the cache key of the very bytes parsed (the file may have changed
+    since it was hashed)."""
+    path, root = job
     problems = Problems(root)
-    return read_source(path, problems, data), list(problems)
+    data = path.read_bytes()
+    return digest("source", data), read_source(path, problems, data), list(problems)
 
 
 def _cached_sources(paths: list[Path], problems: Problems,
                     cache: Cache | None) -> dict[Path, Source | None]:
-    """Parse every file, taking unchanged ones (same bytes) from the cache."""
-    raw = {path: path.read_bytes() for path in paths}
-    keys = {path: digest("source", data) for path, data in raw.items()}
+    """Parse every file, taking unchanged ones (same bytes) from the cache. Files are read one
+    at a time and parsed sources go to the cache in batches, so memory stays flat."""
+    keys = {path: digest("source", path.read_bytes()) for path in paths}
     known = cache.get_many("source", keys.values()) if cache else {}
     parsed: dict[Path, Source | None] = {}
     fresh: dict[str, Any] = {}
     missing = [path for path in paths if keys[path] not in known]
     # YAML parsing is the slow part of loading: spread it over the cores (problems come back).
-    results = parallel_map(_parse_one, [(path, raw[path], problems.root) for path in missing])
-    for path, (src, found) in zip(missing, results, strict=True):
+    results = parallel_iter(_parse_one, [(path, problems.root) for path in missing])
+    for path, (key, src, found) in zip(missing, results, strict=True):
         problems.extend(found)
         parsed[path] = src
         if src is not None:
-            fresh[keys[path]] = {"meta": src.meta, "lines": src.lines, "body": src.body,
-                                 "body_line": src.body_line}
+            fresh[key] = {"meta": src.meta, "lines": src.lines, "body": src.body,
+                          "body_line": src.body_line}
+        if cache and len(fresh) >= 200:
+            cache.put_many("source", fresh)
+            fresh = {}
     for path in paths:
         hit = known.get(keys[path])
         if hit is not None:

@@ -8,16 +8,19 @@ function runs in this process. Output never depends on the number of jobs.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_PER_WORKER = 16  # below this, starting processes costs more than it saves
+IN_FLIGHT = 3  # chunks queued per worker
 
 # Set just before forking and cleared after: the one piece of module state, read only by workers.
 _TASK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
@@ -59,7 +62,16 @@ def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for part in pool.map(_run_chunk, bounds):
+            # A few chunks in flight per worker, no more: results the caller has not taken yet
+            # (rendered pages) would otherwise pile up in memory.
+            pending: deque[Future[list[Any]]] = deque()
+            queued = iter(bounds)
+            for chunk in itertools.islice(queued, jobs * IN_FLIGHT):
+                pending.append(pool.submit(_run_chunk, chunk))
+            while pending:
+                part = pending.popleft().result()
+                for chunk in itertools.islice(queued, 1):
+                    pending.append(pool.submit(_run_chunk, chunk))
                 yield from part
     finally:
         _TASK = None

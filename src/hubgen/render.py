@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .cache import digest
 from .config import Config
 from .forms import FormView, form_view
 from .gating import Gate
@@ -167,8 +168,9 @@ def item_pages(site: Site, item: Item) -> Iterator[Output | Page]:
     (config, theme, messages, gate): exactly what its `sig` holds.
     """
     steps = site.views.next_steps(item)
-    sig = repr((site.views.card(item), item.access, item.download, item.teaser, item.featured,
-                site.render_keys[item.id], steps))
+    # Hashed at once: a large hub holds one of these per page until the pages are rendered.
+    sig = digest(repr((site.views.card(item), item.access, item.download, item.teaser,
+                       item.featured, site.render_keys[item.id], steps)))
     yield Page(index_path(item.url), None, sig="public" + sig,
                make=lambda: _public_job(site, item, steps))
     public_files: set[str] = set()
