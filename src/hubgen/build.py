@@ -391,16 +391,18 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
             state[entry.path] = before
         else:
             todo.append(entry)
-    # Each page is written away as soon as it is made, so memory does not grow with the hub.
     failures: list[Problem] = []
-    # A page's context is made where it is rendered (in the worker), never all at once.
-    made = parallel_iter(functools.partial(_render_one, site), todo, options.jobs)
-    for page, data in zip(todo, made, strict=True):
-        if isinstance(data, Problem):
-            failures.append(data)
+    # A page's context is made, rendered and written where it is rendered (in the worker), so
+    # no process holds many pages at once, and only (written?, size) comes back.
+    made = parallel_iter(functools.partial(_render_one, site, staging), todo, options.jobs)
+    for page, outcome in zip(todo, made, strict=True):
+        if isinstance(outcome, Problem):
+            failures.append(outcome)
             continue
-        done[page.path] = staging.add(Output(page.path, data, page.public, key=keys[page.path]))
-        state[page.path] = {"key": keys[page.path], "size": len(data)}
+        written, size = outcome
+        done[page.path] = staging.adopt(Output(page.path, None, page.public, key=keys[page.path]),
+                                        written)
+        state[page.path] = {"key": keys[page.path], "size": size}
     if failures:
         raise BuildFailed(sorted(set(failures), key=str))
     if remember and partial:  # a few pages of the site: the others' entries stay
@@ -426,12 +428,14 @@ def template_problem(exc: BaseException, fallback: str) -> Problem:
                    "a template uses a name the renderer does not provide (docs/themes.md)")
 
 
-def _render_one(site: Site, page: Page) -> bytes | Problem:
-    """Make and render one page; in a worker process a template mistake comes back as a Problem."""
+def _render_one(site: Site, staging: Staging, page: Page) -> tuple[bool, int] | Problem:
+    """Make, render and place one page: (written?, size). In a worker process a template
+    mistake comes back as a Problem."""
     try:
-        return site.render(page.resolve())
+        data = site.render(page.resolve())
     except TEMPLATE_MISTAKES as exc:
         return template_problem(exc, page.path)
+    return staging.place(page.path, data), len(data)
 
 
 def _same_size(path: Path, size: int) -> bool:

@@ -8,6 +8,7 @@ function runs in this process. Output never depends on the number of jobs.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -21,6 +22,7 @@ R = TypeVar("R")
 
 MIN_PER_WORKER = 16  # below this, starting processes costs more than it saves
 IN_FLIGHT = 3  # chunks queued per worker
+MAX_CHUNK = 48  # inputs per chunk: a chunk's results (rendered pages) wait whole in memory
 
 # Set just before forking and cleared after: the one piece of module state, read only by workers.
 _TASK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
@@ -56,9 +58,12 @@ def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
         return
     jobs = min(jobs, len(inputs) // MIN_PER_WORKER)
     # Many small chunks: uneven work evens out, and results come back in small pieces.
-    size = max(MIN_PER_WORKER // 2, -(-len(inputs) // (jobs * 16)))
+    size = max(MIN_PER_WORKER // 2, min(MAX_CHUNK, -(-len(inputs) // (jobs * 16))))
     bounds = [(start, min(start + size, len(inputs))) for start in range(0, len(inputs), size)]
     _TASK = (func, inputs)
+    # The collector would touch every object the workers inherit, copying the memory they
+    # share with this process page by page: frozen objects are left alone, in here and there.
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -75,3 +80,4 @@ def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
                 yield from part
     finally:
         _TASK = None
+        gc.unfreeze()

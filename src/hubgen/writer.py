@@ -91,29 +91,52 @@ class Staging:
         _check_relative(path)
         if path in self._paths:
             raise ValueError(f"two outputs for {path}")
+        if output.data is not None:
+            return self.adopt(output, self.place(path, output.data))
         self._paths.add(path)
         previous = f"{self._out}/{path}"
-        if not self._fresh and output.data is None and output.reuse is not None \
-                and str(output.reuse) == previous:
+        assert output.reuse is not None, path
+        if not self._fresh and str(output.reuse) == previous:
             return output  # the previous build's file, where it already is: nothing to do
-        if not self._fresh and (
-                _unchanged(previous, output.data) if output.data is not None
-                else output.reuse is not None and _same_file(previous, output.reuse)):
+        if not self._fresh and _same_file(previous, output.reuse):
             return Output(path, None, output.public, reuse=Path(previous), key=output.key)
+        # A file copied as it is (a cover, a download, a theme file): a copy, never a link into
+        # the hub's sources.
+        shutil.copy2(output.reuse, self._target(path))
+        self.written += 1
+        self._staged.append(path)
+        return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
+
+    def place(self, path: str, data: bytes) -> bool:
+        """Put a file's bytes into the staging folder, unless the output holds exactly these
+        bytes already; True if written. Changes nothing the commit relies on, so a worker process
+        may place the pages it renders; the build then adopts each one here."""
+        _check_relative(path)
+        if not self._fresh and _unchanged(f"{self._out}/{path}", data):
+            return False
+        with open(self._target(path), "wb") as handle:
+            handle.write(data)
+        return True
+
+    def adopt(self, output: Output, written: bool) -> Output:
+        """Record a file placed by place() (in this process or a worker); returns its record."""
+        path = output.path
+        if path in self._paths:
+            raise ValueError(f"two outputs for {path}")
+        self._paths.add(path)
+        if not written:
+            return Output(path, None, output.public, reuse=Path(self._out, path), key=output.key)
+        self.written += 1
+        self._staged.append(path)
+        return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
+
+    def _target(self, path: str) -> str:
         target = f"{self._folder}/{path}"
         parent = target.rpartition("/")[0]
         if parent not in self._dirs:
             os.makedirs(parent, exist_ok=True)
             self._dirs.add(parent)
-        if output.data is None:  # a file copied as it is: a cover, a download, a theme file
-            assert output.reuse is not None, path
-            shutil.copy2(output.reuse, target)  # a copy, never a link into the hub's sources
-        else:
-            with open(target, "wb") as handle:
-                handle.write(output.data)
-        self.written += 1
-        self._staged.append(path)
-        return Output(path, None, output.public, reuse=Path(target), key=output.key)
+        return target
 
     def commit(self, remove_stale: bool = True) -> None:
         """Make the staged files the output and remove what this build no longer makes (unless
