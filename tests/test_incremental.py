@@ -286,3 +286,45 @@ def test_an_edit_that_keeps_size_and_time_is_seen(make_hub) -> None:
     os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
     build(BuildOptions(root=hub.root))
     assert b"Avsnitt TO." in (hub.root / "output/articles/en/index.html").read_bytes()
+
+
+def test_an_output_file_edited_by_hand_is_made_again(make_hub, tmp_path: Path) -> None:
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    page = hub.root / "output/articles/to/index.html"
+    page.write_bytes(page.read_bytes().replace(b"Andre", b"Andr\xc3\xa9"))  # same size or not
+    result = build(BuildOptions(root=hub.root))
+    assert result.road == "full"
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+
+
+def test_a_build_that_could_not_record_leaves_no_stale_page(make_hub, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    """A build whose cache was locked rewrites pages without recording them; when the edit is
+    then undone, the records of the build before must not be taken for the output."""
+    import sqlite3
+
+    from hubgen import cache
+
+    hub = hub_with_items(make_hub)
+    page = hub.root / "content/articles/en.md"
+    original = page.read_text("utf-8")
+    build(BuildOptions(root=hub.root))
+    edit(page, "Avsnitt to.", "Avsnitt TO.")  # same size
+    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
+    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = build(BuildOptions(root=hub.root))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert any("build cache not used" in w.message for w in result.warnings)
+    assert b"Avsnitt TO." in (hub.root / "output/articles/en/index.html").read_bytes()
+    page.write_text(original, "utf-8")
+    build(BuildOptions(root=hub.root))
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))

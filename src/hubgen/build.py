@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -67,7 +66,7 @@ from .theme import (
     theme_fingerprint,
 )
 from .views import Views
-from .writer import Staging, check_target
+from .writer import Staging, Stamp, check_target, stamp
 
 T = TypeVar("T")
 
@@ -334,18 +333,13 @@ def render_site(
 
 def search_stage(config: Config, outputs: list[Output], cache: Cache, options: BuildOptions,
                  staging: Staging, problems: Problems) -> list[Output]:
+    """Pagefind's index of the public pages; taken from the last build when none changed."""
     if not options.search:
         return []
     if not search.available():
         problems.warn(config.root / "hub.toml", "search index skipped: Pagefind is not "
                       "installed", hint="pip install 'hubgen[search]'")
         return []
-    return [staging.add(output) for output in search_outputs(config, outputs, cache, options)]
-
-
-def search_outputs(config: Config, outputs: Sequence[Output], cache: Cache,
-                   options: BuildOptions) -> list[Output]:
-    """Pagefind's index of the public pages; taken from the last build when none changed."""
     pages = [o for o in outputs if search.indexable(o)]
     key = digest(VERSION_SALT, config.language,
                  *(o.path + ":" + (o.key or digest(o.read())) for o in pages))
@@ -353,12 +347,20 @@ def search_outputs(config: Config, outputs: Sequence[Output], cache: Cache,
     remember = cache.enabled and options.reuse_pages
     before = cache.get_many(state_kind, ["index"]).get("index") if remember else None
     out_dir = options.out_dir
-    if before and before["key"] == key and all((out_dir / p).is_file() for p in before["files"]):
-        return [Output(p, None, reuse=out_dir / p) for p in before["files"]]
-    index = search.search_index(config.language, [(o.path, o.read) for o in pages])
-    if remember:
-        cache.replace_kind(state_kind, {"index": {"key": key, "files": [o.path for o in index]}})
-    return index
+    if before and before["key"] == key and _stamps_hold(out_dir, before["files"]):
+        return [staging.add(Output(p, None, reuse=out_dir / p)) for p in before["files"]]
+    records = [staging.add(o) for o in search.search_index(
+        config.language, [(o.path, o.read) for o in pages])]
+    if remember:  # stamps of the files as they will be in the output
+        cache.replace_kind(state_kind, {"index": {
+            "key": key, "files": {r.path: stamp(r.reuse or "") for r in records}}})
+    return records
+
+
+def _stamps_hold(out: Path, stamps: dict[str, list[int]]) -> bool:
+    """Every file recorded is still exactly as recorded (see writer.stamp)."""
+    base = str(out)
+    return all(list(stamp(f"{base}/{path}")) == list(s) for path, s in stamps.items())
 
 
 def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cache: Cache,
@@ -385,7 +387,8 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
             continue
         before = previous.get(entry.path)
         old_file = out_dir / entry.path
-        if before and before["key"] == keys[entry.path] and _same_size(old_file, before["size"]):
+        if before and before["key"] == keys[entry.path] and \
+                list(stamp(old_file)) == before.get("stamp"):
             done[entry.path] = staging.add(Output(entry.path, None, entry.public, reuse=old_file,
                                                   key=keys[entry.path]))
             state[entry.path] = before
@@ -399,10 +402,10 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
         if isinstance(outcome, Problem):
             failures.append(outcome)
             continue
-        written, size = outcome
+        written, page_stamp = outcome
         done[page.path] = staging.adopt(Output(page.path, None, page.public, key=keys[page.path]),
                                         written)
-        state[page.path] = {"key": keys[page.path], "size": size}
+        state[page.path] = {"key": keys[page.path], "stamp": list(page_stamp)}
     if failures:
         raise BuildFailed(sorted(set(failures), key=str))
     if remember and partial:  # a few pages of the site: the others' entries stay
@@ -428,21 +431,14 @@ def template_problem(exc: BaseException, fallback: str) -> Problem:
                    "a template uses a name the renderer does not provide (docs/themes.md)")
 
 
-def _render_one(site: Site, staging: Staging, page: Page) -> tuple[bool, int] | Problem:
-    """Make, render and place one page: (written?, size). In a worker process a template
+def _render_one(site: Site, staging: Staging, page: Page) -> tuple[bool, Stamp] | Problem:
+    """Make, render and place one page: (written?, its stamp). In a worker process a template
     mistake comes back as a Problem."""
     try:
         data = site.render(page.resolve())
     except TEMPLATE_MISTAKES as exc:
         return template_problem(exc, page.path)
-    return staging.place(page.path, data), len(data)
-
-
-def _same_size(path: Path, size: int) -> bool:
-    try:
-        return path.stat().st_size == size
-    except OSError:
-        return False
+    return staging.place(page.path, data)
 
 
 def _guard_templates(problems: Problems, render: Callable[[], list[T]]) -> list[T]:
@@ -491,19 +487,19 @@ def _record_kind(options: BuildOptions) -> str:
 
 
 def _previous_outputs(options: BuildOptions, last: dict[str, Any]) -> list[Output] | None:
-    """The last build's files, if it recorded them and they are all still there."""
+    """The last build's files, if it recorded them and each is still exactly as it left it
+    (same size and time: writer.stamp); a file edited or rewritten since sends the build down the
+    full road."""
     out = options.out_dir
+    base = str(out)
     try:
-        records = [Output(path, None, public, reuse=out / path)
-                   for path, public in last["outputs"]]
+        entries = [(path, bool(public), [size, time_ns])
+                   for path, public, size, time_ns in last["outputs"]]
     except (KeyError, TypeError, ValueError):  # a record from another hubgen: build afresh
         return None
-    return records if _all_there(out, records) else None
-
-
-def _all_there(out: Path, records: list[Output]) -> bool:
-    base = str(out)
-    return all(os.path.isfile(f"{base}/{record.path}") for record in records)
+    if not all(list(stamp(f"{base}/{path}")) == recorded for path, _, recorded in entries):
+        return None
+    return [Output(path, None, public, reuse=out / path) for path, public, _ in entries]
 
 
 def _recorded_result(config: Config, gate: Gate, last: dict[str, Any],
@@ -529,8 +525,11 @@ def _unchanged_build(options: BuildOptions, config: Config, gate: Gate, inputs: 
 def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result: BuildResult,
                     hub: Hub, render_keys: dict[str, str], road: str) -> None:
     """Record the build for the next one (incremental.py), in the cache and in this process."""
+    out = options.out_dir
+    base = str(out)
     last = {
-        "input": inputs.fingerprint, "outputs": [[o.path, o.public] for o in result.outputs],
+        "input": inputs.fingerprint,
+        "outputs": [[o.path, o.public, *stamp(f"{base}/{o.path}")] for o in result.outputs],
         "counts": {"by_type": result.counts.by_type, "gated": result.counts.gated,
                    "held": result.counts.held},
         "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}
@@ -540,11 +539,13 @@ def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result:
     else:
         cache.replace_kind(_record_kind(options),
                            {"last": last, "state": state, "hub": hub_record(hub)})
-    out = options.out_dir
-    base = str(out)
-    records = [o if str(o.reuse) == f"{base}/{o.path}"
-               else Output(o.path, None, o.public, reuse=out / o.path) for o in result.outputs]
-    keep(str(out.resolve()), Kept(inputs.fingerprint, state, hub, records))
+    keep(str(out.resolve()), Kept(inputs.fingerprint, state, hub))
+
+
+def _cache_warning(options: BuildOptions, cache: Cache) -> Problem:
+    return Problem(Problems(options.root).rel(cache.path or options.root),
+                   f"build cache not used: {cache.trouble}", hint="the output is the same; delete "
+                   ".hubgen/cache.sqlite if this repeats", warning=True)
 
 
 def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: Config,
@@ -565,8 +566,7 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
         edited = body_edits(config, hub, changed, warned) if hub is not None else None
         if not edited or hub is None:
             return None
-        records = memory.outputs if memory and _all_there(options.out_dir, memory.outputs) \
-            else _previous_outputs(options, last)
+        records = _previous_outputs(options, last)
         if records is None:
             return None
         result = _recorded_result(config, gate, last, records)
@@ -613,6 +613,8 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
             staging.commit(remove_stale=options.search and search.available())
     result.outputs, result.timings, result.written = outputs, stages.timings, staging.written
     result.road = "bodies"
+    if cache.trouble:
+        result.warnings.append(_cache_warning(options, cache))
     _remember_build(options, cache, inputs, result, hub, render_keys, "bodies")
     return result
 
@@ -654,9 +656,7 @@ def build(options: BuildOptions) -> BuildResult:
             with stages.stage("write"):
                 staging.commit()
         if cache.trouble:
-            loaded.problems.warn(cache.path or options.root, f"build cache not used: {cache.trouble}",
-                                 hint="the output is the same; delete .hubgen/cache.sqlite if "
-                                 "this repeats")
+            loaded.problems.extend([_cache_warning(options, cache)])
         result = BuildResult(loaded.config, loaded.hub, loaded.gate, Counts.of(loaded.hub),
                              outputs, rendered, loaded.problems.warnings, stages.timings,
                              staging.written)

@@ -210,7 +210,6 @@ class Kept:
     input: str  # the build's Inputs.fingerprint
     state: dict[str, Any]
     hub: Hub
-    outputs: list[Any]  # its render.Output records
 
 
 _KEPT: dict[str, Kept] = {}

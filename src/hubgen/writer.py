@@ -35,6 +35,20 @@ def _check_relative(path: str) -> None:
         raise ValueError(f"refusing to write outside the output folder: {path!r}")
 
 
+Stamp = tuple[int, int]  # (size, modification time in ns)
+
+
+def stamp(path: str | Path) -> Stamp:
+    """What a record about a file remembers of it: it is trusted only while the file still has
+    this size and time, so a file a later build rewrote (or someone edited) is never taken for
+    the one recorded."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
 def _unchanged(previous: str, data: bytes) -> bool:
     try:
         if os.stat(previous).st_size != len(data):
@@ -92,7 +106,7 @@ class Staging:
         if path in self._paths:
             raise ValueError(f"two outputs for {path}")
         if output.data is not None:
-            return self.adopt(output, self.place(path, output.data))
+            return self.adopt(output, self.place(path, output.data)[0])
         self._paths.add(path)
         previous = f"{self._out}/{path}"
         assert output.reuse is not None, path
@@ -107,16 +121,18 @@ class Staging:
         self._staged.append(path)
         return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
 
-    def place(self, path: str, data: bytes) -> bool:
+    def place(self, path: str, data: bytes) -> tuple[bool, Stamp]:
         """Put a file's bytes into the staging folder, unless the output holds exactly these
-        bytes already; True if written. Changes nothing the commit relies on, so a worker process
-        may place the pages it renders; the build then adopts each one here."""
+        bytes already: (written?, the file's stamp). Changes nothing the commit relies on, so a
+        worker process may place the pages it renders; the build then adopts each one here."""
         _check_relative(path)
-        if not self._fresh and _unchanged(f"{self._out}/{path}", data):
-            return False
-        with open(self._target(path), "wb") as handle:
+        previous = f"{self._out}/{path}"
+        if not self._fresh and _unchanged(previous, data):
+            return False, stamp(previous)
+        target = self._target(path)
+        with open(target, "wb") as handle:
             handle.write(data)
-        return True
+        return True, stamp(target)  # a move into the output keeps it
 
     def adopt(self, output: Output, written: bool) -> Output:
         """Record a file placed by place() (in this process or a worker); returns its record."""
