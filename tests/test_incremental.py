@@ -328,3 +328,22 @@ def test_a_build_that_could_not_record_leaves_no_stale_page(make_hub, tmp_path: 
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
     assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+
+
+def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path) -> None:
+    import sqlite3
+
+    from hubgen.cache import SCHEMA
+
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    db = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
+    with db:  # records in a shape this hubgen does not read
+        db.execute("UPDATE entries SET value = '[1, 2]'")
+        db.execute(f"PRAGMA user_version={SCHEMA - 1}")
+    db.close()
+    CHANGES["body"](hub)
+    assert build(BuildOptions(root=hub.root)).road == "full"
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))

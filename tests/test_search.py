@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from browser import launch_chromium
-from conftest import item
+from conftest import comparable, item
 from hubgen import search
 from hubgen.build import BuildOptions, build
 
@@ -101,3 +101,36 @@ def test_search_ui_runs_and_finds(make_hub) -> None:
         links = page.eval_on_selector_all(".pagefind-ui__result-link",
                                           "els => els.map(e => e.getAttribute('href'))")
         assert links == ["/articles/apen/"]
+
+
+def test_a_search_index_after_a_failed_build_is_the_clean_one(make_hub, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """A build that fails in the search stage has recorded pages it never put in the output;
+    a later body-only rebuild must not index them by those records."""
+    from hubgen.errors import BuildFailed, Problem
+    from test_incremental import edit, hub_with_items, tree
+
+    hub = hub_with_items(make_hub)
+    first, second = hub.root / "content/articles/to.md", hub.root / "content/articles/en.md"
+    original = first.read_text("utf-8")
+    build(BuildOptions(root=hub.root))
+    edit(first, "Andre avsnitt.", "Sjøfuglene avsnitt.")
+    real = search.search_index
+
+    def fails(*args: object) -> list[object]:
+        raise BuildFailed([Problem("pagefind", "search indexing failed (simulated)")])
+
+    monkeypatch.setattr(search, "search_index", fails)
+    with pytest.raises(BuildFailed):
+        build(BuildOptions(root=hub.root))
+    monkeypatch.setattr(search, "search_index", real)
+    first.write_text(original, "utf-8")
+    edit(second, "Avsnitt to.", "Avsnitt to, endret.")
+    assert build(BuildOptions(root=hub.root)).road == "bodies"
+    edit(first, "Andre avsnitt.", "Sjøfuglene avsnitt.")
+    assert build(BuildOptions(root=hub.root)).road == "bodies"
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    incremental, full = comparable(tree(hub.root / "output")), comparable(tree(clean))
+    assert incremental.keys() == full.keys()
+    assert [p for p in full if incremental[p] != full[p]] == []

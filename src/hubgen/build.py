@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -264,6 +265,7 @@ class ThemeParts:
 # Environments by everything they are made from: a process that builds again (`hubgen serve`)
 # compiles each template once, until the theme, the config or the messages change.
 _ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+_ENVIRONMENTS_LOCK = threading.Lock()
 
 
 def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
@@ -274,11 +276,13 @@ def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
     fingerprint = theme_fingerprint(chain, messages)
     key = digest(repr(chain), repr(config), fingerprint, repr(preview),
                  repr(sorted((k, v.url) for k, v in statics.items())))
-    if key not in _ENVIRONMENTS:
-        if len(_ENVIRONMENTS) >= 4:
-            _ENVIRONMENTS.clear()
-        _ENVIRONMENTS[key] = make_environment(chain, config, messages, statics, preview)
-    return ThemeParts(chain, messages, statics, _ENVIRONMENTS[key], fingerprint)
+    with _ENVIRONMENTS_LOCK:  # the preview's check page builds in a thread of its own
+        env = _ENVIRONMENTS.get(key)
+        if env is None:
+            if len(_ENVIRONMENTS) >= 4:
+                _ENVIRONMENTS.clear()
+            env = _ENVIRONMENTS[key] = make_environment(chain, config, messages, statics, preview)
+    return ThemeParts(chain, messages, statics, env, fingerprint)
 
 
 def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: BuildOptions,
@@ -602,9 +606,13 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
         if options.search and search.available():
             with stages.stage("search"):
                 # Pagefind rebuilds its index whole: it sees every page, like a full build.
-                keys = cache.get_many("page:" + str(options.out_dir.resolve()),
-                                      [o.path for o in outputs if o.path not in fresh_records])
-                indexed = [replace(o, key=keys[o.path]["key"]) if o.path in keys else o
+                recorded = cache.get_many("page:" + str(options.out_dir.resolve()),
+                                          [o.path for o in outputs if o.path not in fresh_records])
+                # A page's recorded key stands for it only while the file is the one recorded
+                # (a build that failed after recording never put its pages in the output).
+                keys = {path: entry["key"] for path, entry in recorded.items()
+                        if list(stamp(options.out_dir / path)) == entry.get("stamp")}
+                indexed = [replace(o, key=keys[o.path]) if o.path in keys else o
                            for o in outputs if not o.path.startswith("pagefind/")]
                 pages = [staging.add(o) if o.path not in fresh_records else o for o in indexed]
                 outputs = [*pages, *search_stage(config, pages, cache, options, staging,

@@ -25,7 +25,7 @@ from typing import Any
 
 from . import __version__
 
-SCHEMA = 1
+SCHEMA = 2  # bump when an entry's shape changes: an older cache is then started afresh
 LOCK_SECONDS = 10.0  # how long to wait for another build that holds the cache
 
 
@@ -181,10 +181,15 @@ class CacheReader:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._pid = 0
+        # A connection inherited through fork is kept, never used nor closed: closing it in the
+        # child could drop the locks of the child's own connection to the same file.
+        self._inherited: list[sqlite3.Connection] = []
 
     def get(self, kind: str, key: str) -> str | None:
         try:
             if self._pid != os.getpid() or self._db is None:
+                if self._db is not None:
+                    self._inherited.append(self._db)
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                            timeout=LOCK_SECONDS, check_same_thread=False)
                 self._pid = os.getpid()

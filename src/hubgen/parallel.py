@@ -12,6 +12,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,6 +27,7 @@ MAX_CHUNK = 48  # inputs per chunk: a chunk's results (rendered pages) wait whol
 
 # Set just before forking and cleared after: the one piece of module state, read only by workers.
 _TASK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+_POOL_LOCK = threading.Lock()
 
 
 def default_jobs() -> int:
@@ -60,6 +62,9 @@ def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
     # Many small chunks: uneven work evens out, and results come back in small pieces.
     size = max(MIN_PER_WORKER // 2, min(MAX_CHUNK, -(-len(inputs) // (jobs * 16))))
     bounds = [(start, min(start + size, len(inputs))) for start in range(0, len(inputs), size)]
+    # One pool at a time per process (the preview's check page builds in a thread of its own):
+    # _TASK is what the forked workers run.
+    _POOL_LOCK.acquire()
     _TASK = (func, inputs)
     # The collector would touch every object the workers inherit, copying the memory they
     # share with this process page by page: frozen objects are left alone, in here and there.
@@ -81,3 +86,4 @@ def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
     finally:
         _TASK = None
         gc.unfreeze()
+        _POOL_LOCK.release()
