@@ -490,10 +490,11 @@ def _record_kind(options: BuildOptions) -> str:
     return "build:" + str(options.out_dir.resolve())
 
 
-def _previous_outputs(options: BuildOptions, last: dict[str, Any]) -> list[Output] | None:
+def _previous_outputs(options: BuildOptions, last: dict[str, Any],
+                      known: list[Output] | None = None) -> list[Output] | None:
     """The last build's files, if it recorded them and each is still exactly as it left it
     (same size and time: writer.stamp); a file edited or rewritten since sends the build down the
-    full road."""
+    full road. `known`: the same records, kept in this process."""
     out = options.out_dir
     base = str(out)
     try:
@@ -503,6 +504,8 @@ def _previous_outputs(options: BuildOptions, last: dict[str, Any]) -> list[Outpu
         return None
     if not all(list(stamp(f"{base}/{path}")) == recorded for path, _, recorded in entries):
         return None
+    if known is not None and len(known) == len(entries):
+        return known
     return [Output(path, None, public, reuse=out / path) for path, public, _ in entries]
 
 
@@ -518,32 +521,44 @@ def _recorded_result(config: Config, gate: Gate, last: dict[str, Any],
 
 
 def _unchanged_build(options: BuildOptions, config: Config, gate: Gate, inputs: Inputs,
-                     last: dict[str, Any] | None) -> BuildResult | None:
+                     last: dict[str, Any] | None,
+                     known: list[Output] | None) -> BuildResult | None:
     """The last build's result, when it was made from exactly these inputs and is still there."""
     if not last or last.get("input") != inputs.fingerprint:
         return None
-    records = _previous_outputs(options, last)
+    records = _previous_outputs(options, last, known)
     return _recorded_result(config, gate, last, records) if records is not None else None
 
 
 def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result: BuildResult,
-                    hub: Hub, render_keys: dict[str, str], road: str) -> None:
-    """Record the build for the next one (incremental.py), in the cache and in this process."""
+                    hub: Hub, render_keys: dict[str, str], road: str,
+                    before: dict[str, Any] | None = None) -> None:
+    """Record the build for the next one (incremental.py), in the cache and in this process.
+
+    `before`: the last build's record, whose stamps this build checked; a file this build left
+    where it was keeps its stamp, the others are looked at again."""
     out = options.out_dir
     base = str(out)
+    checked = {path: [size, time_ns] for path, _, size, time_ns in before["outputs"]} \
+        if before else {}
+    outputs, records = [], []
+    for o in result.outputs:
+        left = str(o.reuse) == f"{base}/{o.path}"
+        outputs.append([o.path, o.public, *(checked[o.path] if left and o.path in checked
+                                            else stamp(f"{base}/{o.path}"))])
+        records.append(o if left else Output(o.path, None, o.public, reuse=out / o.path))
     last = {
-        "input": inputs.fingerprint,
-        "outputs": [[o.path, o.public, *stamp(f"{base}/{o.path}")] for o in result.outputs],
+        "input": inputs.fingerprint, "outputs": outputs,
         "counts": {"by_type": result.counts.by_type, "gated": result.counts.gated,
                    "held": result.counts.held},
         "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}
     state = state_record(inputs, render_keys)
+    records_of = {"input": inputs.fingerprint, "last": last, "state": state}
     if road == "bodies":  # the hub's front matter is as recorded: only the rest is new
-        cache.put_many(_record_kind(options), {"last": last, "state": state})
+        cache.put_many(_record_kind(options), records_of)
     else:
-        cache.replace_kind(_record_kind(options),
-                           {"last": last, "state": state, "hub": hub_record(hub)})
-    keep(str(out.resolve()), Kept(inputs.fingerprint, state, hub))
+        cache.replace_kind(_record_kind(options), {**records_of, "hub": hub_record(hub)})
+    keep(str(out.resolve()), Kept(inputs.fingerprint, state, hub, last, records))
 
 
 def _cache_warning(options: BuildOptions, cache: Cache) -> Problem:
@@ -553,14 +568,14 @@ def _cache_warning(options: BuildOptions, cache: Cache) -> Problem:
 
 
 def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: Config,
-                   gate: Gate, inputs: Inputs, last: dict[str, Any]) -> BuildResult | None:
+                   gate: Gate, inputs: Inputs, last: dict[str, Any],
+                   memory: Kept | None) -> BuildResult | None:
     """Road 2 of the dependency model (incremental.py): only the bodies of some items changed,
     so only their own pages are rendered; None when the change reaches further."""
     if options.strict:  # --strict checks the links of every page
         return None
     kind = _record_kind(options)
     with stages.stage("load"):
-        memory = kept(str(options.out_dir.resolve()), last.get("input"))
         state = memory.state if memory else cache.get_many(kind, ["state"]).get("state")
         changed = changed_bodies(state, inputs)
         if not changed or state is None:
@@ -570,7 +585,7 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
         edited = body_edits(config, hub, changed, warned) if hub is not None else None
         if not edited or hub is None:
             return None
-        records = _previous_outputs(options, last)
+        records = _previous_outputs(options, last, memory.records if memory else None)
         if records is None:
             return None
         result = _recorded_result(config, gate, last, records)
@@ -623,7 +638,7 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
     result.road = "bodies"
     if cache.trouble:
         result.warnings.append(_cache_warning(options, cache))
-    _remember_build(options, cache, inputs, result, hub, render_keys, "bodies")
+    _remember_build(options, cache, inputs, result, hub, render_keys, "bodies", last)
     return result
 
 
@@ -641,14 +656,19 @@ def build(options: BuildOptions) -> BuildResult:
                 gate = make_gate(config, gate_problems, dev=options.dev)
                 if not gate_problems.errors:
                     inputs = measure_inputs(config, gate, options, cache)
-                    last = cache.get_many(_record_kind(options), ["last"]).get("last") or {}
-                    same = _unchanged_build(options, config, gate, inputs, last)
+                    kind = _record_kind(options)
+                    memory = kept(str(options.out_dir.resolve()),
+                                  cache.get_many(kind, ["input"]).get("input"))
+                    last = memory.last if memory else \
+                        cache.get_many(kind, ["last"]).get("last") or {}
+                    same = _unchanged_build(options, config, gate, inputs, last,
+                                            memory.records if memory else None)
                     if same is not None:
                         # Nothing that goes into the site changed: the output stands, untouched.
                         same.timings, same.road = stages.timings, "unchanged"
                         return same
             if inputs is not None:
-                quick = rebuild_bodies(options, stages, cache, config, gate, inputs, last)
+                quick = rebuild_bodies(options, stages, cache, config, gate, inputs, last, memory)
                 if quick is not None:
                     return quick
         loaded = load(options, stages, cache)

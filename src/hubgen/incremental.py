@@ -210,6 +210,8 @@ class Kept:
     input: str  # the build's Inputs.fingerprint
     state: dict[str, Any]
     hub: Hub
+    last: dict[str, Any]  # the record of its outputs, counts and warnings
+    records: list[Any]  # its render.Output records, each reading from the output folder
 
 
 _KEPT: dict[str, Kept] = {}

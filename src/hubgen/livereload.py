@@ -10,6 +10,7 @@ files on disk). The preview-only pages under /_hubgen/ are here too.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import queue
@@ -393,6 +394,11 @@ class LiveBuild:
         self.status = new
         # A build that found nothing changed (no hub read) leaves the collector's hub as it is.
         self._announce(old, new, changes, rebuilt=result is not None and result.hub is not None)
+        # The preview keeps the last build's hub in memory (incremental.py): collect this build's
+        # garbage now, then leave every object alive out of later collections, so that the
+        # collector never walks the whole hub in the middle of the next save's rebuild.
+        gc.collect()
+        gc.freeze()
         with self._done:
             self._announced += 1
             self._done.notify_all()
