@@ -347,3 +347,20 @@ def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
     assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+
+
+def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_path: Path) -> None:
+    """`hubgen serve` starts on an output that stands: its first edit still takes road 2 from
+    memory, and gives the clean build's bytes."""
+    from hubgen import incremental
+
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    incremental._KEPT.clear()  # a new process
+    assert build(BuildOptions(root=hub.root, resident=True)).road == "unchanged"
+    assert str((hub.root / "output").resolve()) in incremental._KEPT
+    CHANGES["body"](hub)
+    assert build(BuildOptions(root=hub.root, resident=True)).road == "bodies"
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))

@@ -85,6 +85,9 @@ class BuildOptions:
     reuse_pages: bool = True  # take unchanged pages from the previous output (off for check)
     search: bool = True  # build the Pagefind index when the search extra is installed
     strict: bool = False  # broken internal links are errors (`hubgen check` always checks)
+    # A process that builds again and again (`hubgen serve`): keep the last build's hub in
+    # memory even when nothing changed, so the first edit's rebuild need not read it back.
+    resident: bool = False
     # Held while new files move into the output (a server reading it takes the same lock).
     commit_lock: AbstractContextManager[object] | None = field(default=None, compare=False)
 
@@ -561,6 +564,19 @@ def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result:
     keep(str(out.resolve()), Kept(inputs.fingerprint, state, hub, last, records))
 
 
+def _keep_recorded(options: BuildOptions, cache: Cache, inputs: Inputs, last: dict[str, Any],
+                   records: list[Output]) -> None:
+    """Keep the recorded hub of the build whose output stands in this process's memory."""
+    recorded = cache.get_many(_record_kind(options), ["state", "hub"])
+    try:
+        hub = restore_hub(recorded["hub"]) if "hub" in recorded else None
+    except (KeyError, TypeError, ValueError):  # a record this hubgen cannot read: no matter
+        hub = None
+    if hub is not None and "state" in recorded:
+        keep(str(options.out_dir.resolve()),
+             Kept(inputs.fingerprint, recorded["state"], hub, last, records))
+
+
 def _cache_warning(options: BuildOptions, cache: Cache) -> Problem:
     return Problem(Problems(options.root).rel(cache.path or options.root),
                    f"build cache not used: {cache.trouble}", hint="the output is the same; delete "
@@ -665,6 +681,8 @@ def build(options: BuildOptions) -> BuildResult:
                                             memory.records if memory else None)
                     if same is not None:
                         # Nothing that goes into the site changed: the output stands, untouched.
+                        if options.resident and memory is None:
+                            _keep_recorded(options, cache, inputs, last, same.outputs)
                         same.timings, same.road = stages.timings, "unchanged"
                         return same
             if inputs is not None:
