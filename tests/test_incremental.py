@@ -364,3 +364,28 @@ def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_p
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
     assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+
+
+def test_a_cache_warning_is_not_replayed_once_the_cache_works(make_hub, monkeypatch) -> None:
+    import sqlite3
+
+    from hubgen import cache
+
+    hub = hub_with_items(make_hub)
+    build(BuildOptions(root=hub.root))
+    page = hub.root / "output/articles/to/index.html"
+    page.write_bytes(page.read_bytes() + b"<!-- by hand -->")
+    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
+    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
+    holder.execute("BEGIN IMMEDIATE")  # another build writes: this one can read, not record
+    try:
+        troubled = build(BuildOptions(root=hub.root))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert any("build cache not used" in w.message for w in troubled.warnings)
+    for change in ("nothing", "body"):
+        if change == "body":
+            CHANGES["body"](hub)
+        result = build(BuildOptions(root=hub.root))
+        assert not any("build cache not used" in w.message for w in result.warnings), change

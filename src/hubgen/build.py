@@ -541,12 +541,12 @@ def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result:
     `before`: the last build's record, whose stamps this build checked; a file this build left
     where it was keeps its stamp, the others are looked at again."""
     out = options.out_dir
-    base = str(out)
+    base, resolved = str(out), str(out.resolve())
     checked = {path: [size, time_ns] for path, _, size, time_ns in before["outputs"]} \
         if before else {}
     outputs, records = [], []
     for o in result.outputs:
-        left = str(o.reuse) == f"{base}/{o.path}"
+        left = str(o.reuse) in (f"{base}/{o.path}", f"{resolved}/{o.path}")
         outputs.append([o.path, o.public, *(checked[o.path] if left and o.path in checked
                                             else stamp(f"{base}/{o.path}"))])
         records.append(o if left else Output(o.path, None, o.public, reuse=out / o.path))
@@ -554,7 +554,9 @@ def _remember_build(options: BuildOptions, cache: Cache, inputs: Inputs, result:
         "input": inputs.fingerprint, "outputs": outputs,
         "counts": {"by_type": result.counts.by_type, "gated": result.counts.gated,
                    "held": result.counts.held},
-        "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings]}
+        # What the inputs cause, not this run's trouble with the cache: a later build replays it.
+        "warnings": [[w.path, w.message, w.line, w.hint] for w in result.warnings
+                     if not w.message.startswith(CACHE_TROUBLE)]}
     state = state_record(inputs, render_keys)
     records_of = {"input": inputs.fingerprint, "last": last, "state": state}
     if road == "bodies":  # the hub's front matter is as recorded: only the rest is new
@@ -577,9 +579,12 @@ def _keep_recorded(options: BuildOptions, cache: Cache, inputs: Inputs, last: di
              Kept(inputs.fingerprint, recorded["state"], hub, last, records))
 
 
+CACHE_TROUBLE = "build cache not used"
+
+
 def _cache_warning(options: BuildOptions, cache: Cache) -> Problem:
     return Problem(Problems(options.root).rel(cache.path or options.root),
-                   f"build cache not used: {cache.trouble}", hint="the output is the same; delete "
+                   f"{CACHE_TROUBLE}: {cache.trouble}", hint="the output is the same; delete "
                    ".hubgen/cache.sqlite if this repeats", warning=True)
 
 
