@@ -88,43 +88,37 @@ class Cache:
         return self._db is not None
 
     def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Any]:
-        return {key: json.loads(value) for key, value in self.get_raw(kind, keys).items()}
-
-    def get_raw(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
-        """Entries as stored (JSON text): for callers that decode only what they use."""
         if self._db is None:
             return {}
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, str] = {}
         try:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})",
-                    [kind, *chunk])
-                found.update(rows)
+            rows = self._select(kind, keys, "key, value")
         except sqlite3.Error as exc:
             self._give_up(exc)
             return {}
-        return found
+        return {key: json.loads(value) for key, value in rows}
 
     def present(self, kind: str, keys: Iterable[str]) -> set[str]:
         """Which of these keys have an entry (without reading the entries)."""
         if self._db is None:
             return set()
-        wanted = list(dict.fromkeys(keys))
-        found: set[str] = set()
         try:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(key for (key,) in self._db.execute(
-                    f"SELECT key FROM entries WHERE kind = ? AND key IN ({marks})", [kind, *chunk]))
+            rows = self._select(kind, keys, "key")
         except sqlite3.Error as exc:
             self._give_up(exc)
             return set()
-        return found
+        return {key for (key,) in rows}
+
+    def _select(self, kind: str, keys: Iterable[str], columns: str) -> list[Any]:
+        assert self._db is not None
+        wanted = list(dict.fromkeys(keys))
+        rows: list[Any] = []
+        for start in range(0, len(wanted), 500):  # SQLite limits a query's parameters
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(self._db.execute(
+                f"SELECT {columns} FROM entries WHERE kind = ? AND key IN ({marks})",
+                [kind, *chunk]))
+        return rows
 
     def reader(self) -> CacheReader | None:
         return CacheReader(self.path) if self._db is not None and self.path else None

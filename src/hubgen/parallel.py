@@ -43,11 +43,6 @@ def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     return [func(inputs[i]) for i in range(*bounds)]
 
 
-def parallel_map(func: Callable[[T], R], inputs: Sequence[T], jobs: int | None = None) -> list[R]:
-    """[func(x) for x in inputs], spread over `jobs` forked processes when worthwhile."""
-    return list(parallel_iter(func, inputs, jobs))
-
-
 def parallel_iter(func: Callable[[T], R], inputs: Sequence[T],
                   jobs: int | None = None) -> Iterator[R]:
     """func(x) for each input, in input order, as results arrive: the caller can write each one
