@@ -3,7 +3,9 @@ and a rebuild with no change writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,30 @@ def hub_with_items(make_hub) -> HubFactory:
                                                        date=f"2025-05-{n % 28 + 1:02d}")
                   for n in range(40)})
     return make_hub(files=files)
+
+
+def assert_equals_clean_build(hub: HubFactory, tmp_path: Path) -> None:
+    """The hub's output, built incrementally, is byte for byte a clean build's."""
+    clean = tmp_path / "clean"
+    build(BuildOptions(root=hub.root, out=clean, cache=False))
+    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+
+
+@contextmanager
+def cache_held(hub: HubFactory, monkeypatch: pytest.MonkeyPatch,
+               mode: str = "EXCLUSIVE") -> Iterator[None]:
+    """Another build holds the hub's cache: EXCLUSIVE, it cannot be used at all; IMMEDIATE, it
+    can be read but not written."""
+    from hubgen import cache
+
+    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
+    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
+    holder.execute(f"BEGIN {mode}")
+    try:
+        yield
+    finally:
+        holder.rollback()
+        holder.close()
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -111,9 +137,7 @@ def test_an_edit_undone_later_leaves_no_stale_page(make_hub, tmp_path: Path, the
     elif then != "nothing else":
         CHANGES[then](hub)
     build(BuildOptions(root=hub.root))
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
     assert b"Avsnitt TO." not in (hub.root / "output/articles/en/index.html").read_bytes()
 
 
@@ -197,9 +221,7 @@ def test_a_scheduled_item_appears_when_its_day_comes(make_hub, tmp_path: Path, m
     assert not (hub.root / "output/articles/senere").exists()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1781136000")  # 2026-06-11: nothing else changed
     build(BuildOptions(root=hub.root))
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
     assert (hub.root / "output/articles/senere/index.html").is_file()
 
 
@@ -235,9 +257,7 @@ def test_preview_and_published_builds_into_one_folder_do_not_mix(make_hub, tmp_p
     build(BuildOptions(root=hub.root, drafts=True, preview=True))
     assert b"FORHANDSVISNING" in (hub.root / "output/articles/en/index.html").read_bytes()
     build(BuildOptions(root=hub.root))
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
 
 
 def test_a_new_unlock_secret_reaches_every_gated_page(make_hub, tmp_path: Path, monkeypatch) -> None:
@@ -246,32 +266,20 @@ def test_a_new_unlock_secret_reaches_every_gated_page(make_hub, tmp_path: Path, 
     build(BuildOptions(root=hub.root))
     monkeypatch.setenv("HUBGEN_GATE_SECRET", "second-secret")
     build(BuildOptions(root=hub.root))
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
     assert b"/unlocked/" in (hub.root / "output/ebooks/bok/index.html").read_bytes()  # soft mode
 
 
 def test_a_locked_cache_is_skipped_with_a_warning(make_hub, tmp_path: Path, monkeypatch) -> None:
-    import sqlite3
 
-    from hubgen import cache
 
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
-    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
-    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
-    holder.execute("BEGIN EXCLUSIVE")  # another build holds it
-    try:
+    with cache_held(hub, monkeypatch):
         CHANGES["title"](hub)
         result = build(BuildOptions(root=hub.root))
-    finally:
-        holder.rollback()
-        holder.close()
     assert any("build cache not used" in w.message for w in result.warnings)
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
 
 
 def test_an_edit_that_keeps_size_and_time_is_seen(make_hub) -> None:
@@ -295,44 +303,30 @@ def test_an_output_file_edited_by_hand_is_made_again(make_hub, tmp_path: Path) -
     page.write_bytes(page.read_bytes().replace(b"Andre", b"Andr\xc3\xa9"))  # same size or not
     result = build(BuildOptions(root=hub.root))
     assert result.road == "full"
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
 
 
 def test_a_build_that_could_not_record_leaves_no_stale_page(make_hub, tmp_path: Path,
                                                            monkeypatch) -> None:
     """A build whose cache was locked rewrites pages without recording them; when the edit is
     then undone, the records of the build before must not be taken for the output."""
-    import sqlite3
 
-    from hubgen import cache
 
     hub = hub_with_items(make_hub)
     page = hub.root / "content/articles/en.md"
     original = page.read_text("utf-8")
     build(BuildOptions(root=hub.root))
     edit(page, "Avsnitt to.", "Avsnitt TO.")  # same size
-    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
-    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
+    with cache_held(hub, monkeypatch):
         result = build(BuildOptions(root=hub.root))
-    finally:
-        holder.rollback()
-        holder.close()
     assert any("build cache not used" in w.message for w in result.warnings)
     assert b"Avsnitt TO." in (hub.root / "output/articles/en/index.html").read_bytes()
     page.write_text(original, "utf-8")
     build(BuildOptions(root=hub.root))
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
 
 
 def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path) -> None:
-    import sqlite3
-
     from hubgen.cache import SCHEMA
 
     hub = hub_with_items(make_hub)
@@ -344,9 +338,7 @@ def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path
     db.close()
     CHANGES["body"](hub)
     assert build(BuildOptions(root=hub.root)).road == "full"
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
 
 
 def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_path: Path) -> None:
@@ -361,28 +353,18 @@ def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_p
     assert str((hub.root / "output").resolve()) in incremental._KEPT
     CHANGES["body"](hub)
     assert build(BuildOptions(root=hub.root, resident=True)).road == "bodies"
-    clean = tmp_path / "clean"
-    build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert_equals_clean_build(hub, tmp_path)
 
 
 def test_a_cache_warning_is_not_replayed_once_the_cache_works(make_hub, monkeypatch) -> None:
-    import sqlite3
 
-    from hubgen import cache
 
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
     page = hub.root / "output/articles/to/index.html"
     page.write_bytes(page.read_bytes() + b"<!-- by hand -->")
-    monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
-    holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
-    holder.execute("BEGIN IMMEDIATE")  # another build writes: this one can read, not record
-    try:
+    with cache_held(hub, monkeypatch, "IMMEDIATE"):
         troubled = build(BuildOptions(root=hub.root))
-    finally:
-        holder.rollback()
-        holder.close()
     assert any("build cache not used" in w.message for w in troubled.warnings)
     for change in ("nothing", "body"):
         if change == "body":
