@@ -12,7 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HUB_TOML, comparable, item
-from hubgen.build import BuildOptions, build
+from hubgen.build import BuildOptions, build, load, render_bodies
+from hubgen.cache import open_cache
 from hubgen.cli import main
 from hubgen.errors import BuildFailed
 
@@ -251,3 +252,29 @@ def test_the_work_folder_keeps_itself_out_of_git(make_hub) -> None:
     hub = make_hub(files={"content/articles/a.md": item("A")})
     build(BuildOptions(root=hub.root))
     assert (hub.root / ".hubgen/.gitignore").read_text("utf-8").splitlines()[-1] == "*"
+
+
+def test_a_body_pruned_from_the_cache_meanwhile_is_made_again_from_its_file(make_hub) -> None:
+    # The build lets go of the Markdown once it is rendered and reads the HTML back from the
+    # cache; another build on the same hub may prune that entry in between.
+    hub = make_hub(files={"content/articles/a.md": item("A", "Første.\n\nAndre **uthevet**.\n"),
+                          "content/articles/b.md": item("B", "Bare én.\n")})
+    cache = open_cache(hub.root, True)
+    loaded = load(BuildOptions(root=hub.root), cache=cache)
+    rendered, _, _ = render_bodies(loaded, cache, jobs=1)
+    first = {name: rendered[name] for name in rendered}
+    cache.replace_kind("markdown", {})  # what a build with other bodies would leave
+    assert {name: rendered[name] for name in rendered} == first
+    assert "<strong>uthevet</strong>" in rendered[loaded.hub.items[0].id].html + \
+        rendered[loaded.hub.items[1].id].html
+    # A file that no longer holds the body this build read: the build fails and says why.
+    cache.replace_kind("markdown", {})
+    hub.write("content/articles/b.md", item("B", "Endret mens bygget pågikk.\n"))
+    b = next(i for i in loaded.hub.items if i.slug == "b")
+    with pytest.raises(BuildFailed) as failed:
+        rendered[b.id]
+    (problem,) = failed.value.problems
+    assert problem.path == "content/articles/b.md"
+    assert "changed while the site was being built" in problem.message
+    assert problem.hint == "build again"
+    cache.close()

@@ -24,7 +24,7 @@ import jinja2
 from . import search
 from .cache import VERSION_SALT, Cache, CacheReader, digest, open_cache
 from .config import Config, load_config
-from .content import load_content, today
+from .content import load_content, read_source, today
 from .errors import BuildFailed, Problem, Problems
 from .forms import consent_version, consent_words
 from .gating import Gate, make_gate
@@ -44,11 +44,12 @@ from .incremental import (
 from .links import check_links
 from .markdown import RENDER_VERSION, Rendered, render_markdown
 from .model import Hub, Item
-from .parallel import parallel_iter
+from .parallel import parallel_iter, release_memory
 from .publish import feed_list, feeds, headers, manifest, robots, sitemap
 from .render import (
     Output,
     Page,
+    PageJob,
     Site,
     hub_pages,
     item_pages,
@@ -67,7 +68,7 @@ from .theme import (
     theme_fingerprint,
 )
 from .views import Views
-from .writer import Staging, Stamp, check_target, stamp
+from .writer import Placer, Staging, Stamp, check_target, stamp
 
 T = TypeVar("T")
 
@@ -88,6 +89,9 @@ class BuildOptions:
     # A process that builds again and again (`hubgen serve`): keep the last build's hub in
     # memory even when nothing changed, so the first edit's rebuild need not read it back.
     resident: bool = False
+    # The result's hub keeps each item's Markdown (`hubgen check` reads the links in it); else
+    # a build lets go of the bodies once they are rendered.
+    keep_bodies: bool = False
     # Held while new files move into the output (a server reading it takes the same lock).
     commit_lock: AbstractContextManager[object] | None = field(default=None, compare=False)
 
@@ -185,6 +189,16 @@ def _render_body(args: tuple[str, int, bool]) -> Rendered:
     return render_markdown(*args)
 
 
+def _encoded(args: tuple[str, int, bool]) -> tuple[bytes, int, bool]:
+    """A body as it goes to a worker: as UTF-8 bytes, because pickling a str makes CPython keep
+    a UTF-8 copy inside it, which would double the memory of a large hub's bodies."""
+    return args[0].encode("utf-8"), args[1], args[2]
+
+
+def _render_encoded(args: tuple[bytes, int, bool]) -> Rendered:
+    return render_markdown(args[0].decode("utf-8"), args[1], args[2])
+
+
 def body_args(config: Config, item: Item) -> tuple[str, int, bool]:
     """What an item's rendered body is made from."""
     return item.body, _teaser(config, item), config.sanitize
@@ -196,26 +210,39 @@ def body_key(args: tuple[str, int, bool]) -> str:
 
 
 class LazyRendered(Mapping[str, Rendered]):
-    """Rendered bodies by item id, read from the cache when asked for (in whichever process asks:
-    the page workers read the few they need), so no process holds every body of a large hub.
-    Bodies the cache could not take are held here; one missing from the cache is made again."""
+    """Rendered bodies by item id, read from the cache when asked for, so the build does not hold
+    every body of a large hub. Bodies the cache could not take are held here. A body that another
+    build on the same hub pruned from the cache meanwhile is made again from its file."""
 
-    def __init__(self, held: dict[str, Rendered], args: dict[str, tuple[str, int, bool]],
-                 keys: dict[str, str], store: CacheReader | None) -> None:
-        self._held, self._args, self._keys, self._store = held, args, keys, store
+    def __init__(self, names: list[str], held: dict[str, Rendered], keys: dict[str, str],
+                 store: CacheReader | None, remake: Callable[[str], Rendered]) -> None:
+        self._names, self._held, self._keys, self._store = names, held, keys, store
+        self._remake = remake
 
     def __getitem__(self, name: str) -> Rendered:
         if name in self._held:
             return self._held[name]
-        args = self._args[name]  # KeyError for an unknown name, as a mapping should
-        stored = self._store.get("markdown", self._keys[name]) if self._store else None
-        return Rendered.from_json(json.loads(stored)) if stored else _render_body(args)
+        key = self._keys[name]  # KeyError for an unknown name, as a mapping should
+        stored = self._store.get("markdown", key) if self._store else None
+        return Rendered.from_json(json.loads(stored)) if stored else self._remake(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._args)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._args)
+        return len(self._names)
+
+
+def _render_again(root: Path, origins: dict[str, tuple[Path, int, bool]], keys: dict[str, str],
+                  name: str) -> Rendered:
+    """A body rendered once more from its file, which must still hold the body this build read."""
+    path, teaser, safe = origins[name]
+    source = read_source(root / path, Problems(root))
+    args = (source.body if source else "", teaser, safe)
+    if body_key(args) != keys[name]:
+        raise BuildFailed([Problem(path.as_posix(), "the file changed while the site was being "
+                                   "built", hint="build again")])
+    return _render_body(args)
 
 
 def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
@@ -230,7 +257,8 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     missing = [name for name in wanted if keys[name] not in known]
     held: dict[str, Rendered] = {}  # what the cache did not take
     batch: dict[str, Rendered] = {}
-    made = parallel_iter(_render_body, [wanted[name] for name in missing], jobs)
+    made = parallel_iter(_render_encoded, [wanted[name] for name in missing], jobs,
+                         prepare=_encoded)
     for name, result in zip(missing, made, strict=True):
         batch[name] = result
         if len(batch) >= 200:  # into the cache in small batches, not one huge list
@@ -239,10 +267,17 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     _store_bodies(cache, batch, keys, held)
     cache.prune("markdown", keys.values())
     store = cache.reader() if cache.enabled else None
-    ids = {item.id for item in loaded.hub.items}
-    items = LazyRendered({n: r for n, r in held.items() if n in ids},
-                         {n: a for n, a in wanted.items() if n in ids}, keys, store)
-    everything = LazyRendered(held, wanted, keys, store)
+    if store is None:  # no cache, or it gave up on the way: what went into it stays there
+        lost = [name for name in wanted if name not in held]
+        again = parallel_iter(_render_encoded, [wanted[name] for name in lost], jobs,
+                              prepare=_encoded)
+        held.update(zip(lost, again, strict=True))
+    origins = {item.id: (item.source, *wanted[item.id][1:]) for item in loaded.hub.items}
+    origins.update({page.url: (page.source, 0, config.sanitize) for page in loaded.hub.pages})
+    remake = functools.partial(_render_again, config.root, origins, keys)
+    ids = [item.id for item in loaded.hub.items]
+    items = LazyRendered(ids, {n: held[n] for n in ids if n in held}, keys, store, remake)
+    everything = LazyRendered(list(wanted), held, keys, store, remake)
     pages = {page.url: everything[page.url].html for page in loaded.hub.pages}
     return items, pages, {item.id: keys[item.id] for item in loaded.hub.items}
 
@@ -263,12 +298,24 @@ class ThemeParts:
     statics: dict[str, StaticFile]
     env: jinja2.Environment
     fingerprint: str  # of the templates and the messages
+    key: str  # of everything the environment is made from
 
 
 # Environments by everything they are made from: a process that builds again (`hubgen serve`)
 # compiles each template once, until the theme, the config or the messages change.
 _ENVIRONMENTS: dict[str, jinja2.Environment] = {}
 _ENVIRONMENTS_LOCK = threading.Lock()
+
+
+def environment(key: str, chain: list[Path], config: Config, messages: Messages,
+                statics: dict[str, StaticFile], preview: bool) -> jinja2.Environment:
+    with _ENVIRONMENTS_LOCK:  # the preview's check page builds in a thread of its own
+        env = _ENVIRONMENTS.get(key)
+        if env is None:
+            if len(_ENVIRONMENTS) >= 4:
+                _ENVIRONMENTS.clear()
+            env = _ENVIRONMENTS[key] = make_environment(chain, config, messages, statics, preview)
+        return env
 
 
 def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
@@ -279,13 +326,27 @@ def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
     fingerprint = theme_fingerprint(chain, messages)
     key = digest(repr(chain), repr(config), fingerprint, repr(preview),
                  repr(sorted((k, v.url) for k, v in statics.items())))
-    with _ENVIRONMENTS_LOCK:  # the preview's check page builds in a thread of its own
-        env = _ENVIRONMENTS.get(key)
-        if env is None:
-            if len(_ENVIRONMENTS) >= 4:
-                _ENVIRONMENTS.clear()
-            env = _ENVIRONMENTS[key] = make_environment(chain, config, messages, statics, preview)
-    return ThemeParts(chain, messages, statics, env, fingerprint)
+    env = environment(key, chain, config, messages, statics, preview)
+    return ThemeParts(chain, messages, statics, env, fingerprint, key)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """What renders a page from its context, in this process or a worker (it is sent there by
+    pickle): the theme's parts and the template globals. Each process makes the Jinja
+    environment once."""
+
+    theme: tuple[str, list[Path], Config, Messages, dict[str, StaticFile], bool]
+    globals: dict[str, Any]
+
+    @classmethod
+    def of(cls, site: Site, theme: ThemeParts) -> Renderer:
+        return cls((theme.key, theme.chain, site.config, theme.messages, theme.statics,
+                    site.preview), site.globals())
+
+    def render(self, job: PageJob) -> bytes:
+        template = environment(*self.theme).get_template(job.template)
+        return template.render(**self.globals, **job.context).encode("utf-8")
 
 
 def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: BuildOptions,
@@ -304,6 +365,13 @@ def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: 
     return site, fingerprint
 
 
+def without_bodies(hub: Hub) -> Hub:
+    """The hub without its items' Markdown, which the pages do not need once it is rendered: a
+    large hub's bodies are most of a build's memory."""
+    return replace(hub, items=tuple(replace(item, body="") for item in hub.items),
+                   held_back=tuple(replace(item, body="") for item in hub.held_back))
+
+
 def render_site(
     loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache, staging: Staging
 ) -> tuple[list[Output], Mapping[str, Rendered], dict[str, str]]:
@@ -314,6 +382,9 @@ def render_site(
         theme = load_theme(config, problems, options.preview)
     with stages.stage("markdown"):
         rendered, page_html, render_keys = render_bodies(loaded, cache, options.jobs)
+        if not (options.strict or options.keep_bodies):  # --strict reads links in the Markdown
+            loaded.hub = hub = without_bodies(hub)
+            release_memory()
     with stages.stage("templates"):
         site, fingerprint = make_site(config, hub, loaded.gate, theme, options, rendered,
                                       render_keys)
@@ -325,7 +396,7 @@ def render_site(
         ])
         problems.raise_if_errors()
         outputs = _guard_templates(problems, lambda: render_pages(
-            site, planned, fingerprint, cache, options, staging))
+            site, theme, planned, fingerprint, cache, options, staging))
         problems.raise_if_errors()
     with stages.stage("publish"):
         made = [*static_outputs(theme.statics), *feeds(config, hub, site.feeds)]
@@ -370,8 +441,9 @@ def _stamps_hold(out: Path, stamps: dict[str, list[int]]) -> bool:
     return all(list(stamp(f"{base}/{path}")) == list(s) for path, s in stamps.items())
 
 
-def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cache: Cache,
-                 options: BuildOptions, staging: Staging, partial: bool = False) -> list[Output]:
+def render_pages(site: Site, theme: ThemeParts, planned: list[Output | Page], fingerprint: str,
+                 cache: Cache, options: BuildOptions, staging: Staging, partial: bool = False
+                 ) -> list[Output]:
     """Pages whose inputs did not change are taken from the previous output; the rest render.
 
     A page's key hashes everything it is made from: the template chain, the config, the messages
@@ -402,9 +474,10 @@ def render_pages(site: Site, planned: list[Output | Page], fingerprint: str, cac
         else:
             todo.append(entry)
     failures: list[Problem] = []
-    # A page's context is made, rendered and written where it is rendered (in the worker), so
-    # no process holds many pages at once, and only (written?, size) comes back.
-    made = parallel_iter(functools.partial(_render_one, site, staging), todo, options.jobs)
+    # A page's context is made here a chunk at a time; the worker renders and writes it, so no
+    # process holds many pages at once, and only (written?, stamp) comes back.
+    made = parallel_iter(functools.partial(_render_one, Renderer.of(site, theme), staging.placer),
+                         todo, options.jobs, prepare=_prepare)
     for page, outcome in zip(todo, made, strict=True):
         if isinstance(outcome, Problem):
             failures.append(outcome)
@@ -438,14 +511,26 @@ def template_problem(exc: BaseException, fallback: str) -> Problem:
                    "a template uses a name the renderer does not provide (docs/themes.md)")
 
 
-def _render_one(site: Site, staging: Staging, page: Page) -> tuple[bool, Stamp] | Problem:
-    """Make, render and place one page: (written?, its stamp). In a worker process a template
-    mistake comes back as a Problem."""
+def _prepare(page: Page) -> tuple[str, PageJob] | Problem:
+    """A page's whole context, made here just before it goes to a worker."""
     try:
-        data = site.render(page.resolve())
+        return page.path, page.resolve()
     except TEMPLATE_MISTAKES as exc:
         return template_problem(exc, page.path)
-    return staging.place(page.path, data)
+
+
+def _render_one(renderer: Renderer, placer: Placer, prepared: tuple[str, PageJob] | Problem
+                ) -> tuple[bool, Stamp] | Problem:
+    """Render and place one page: (written?, its stamp). In a worker process a template mistake
+    comes back as a Problem."""
+    if isinstance(prepared, Problem):
+        return prepared
+    path, job = prepared
+    try:
+        data = renderer.render(job)
+    except TEMPLATE_MISTAKES as exc:
+        return template_problem(exc, path)
+    return placer.place(path, data)
 
 
 def _guard_templates(problems: Problems, render: Callable[[], list[T]]) -> list[T]:
@@ -635,7 +720,7 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
             if {p.path for p in planned} - {o.path for o in records}:
                 return None  # a file the last build did not make: leave it to the full pass
             made = _guard_templates(problems, lambda: render_pages(
-                site, planned, fingerprint, cache, options, staging, partial=True))
+                site, theme, planned, fingerprint, cache, options, staging, partial=True))
             problems.raise_if_errors()
         fresh_records = {o.path: o for o in made}
         outputs = [fresh_records.get(o.path, o) for o in records]

@@ -22,7 +22,7 @@ def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> lis
         out = Path(scratch) / "site"
         try:
             result = build(BuildOptions(root=root, out=out, base_url=base_url, dev=dev,
-                                        reuse_pages=False))
+                                        reuse_pages=False, keep_bodies=True))
         except BuildFailed as failed:
             return failed.problems
         assert result.hub is not None  # a check never reuses an earlier build

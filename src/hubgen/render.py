@@ -107,10 +107,6 @@ class Site:
             "topics": self.hub.topics,
         }
 
-    def render(self, job: PageJob) -> bytes:
-        template = self.env.get_template(job.template)
-        return template.render(**self.globals(), **job.context).encode("utf-8")
-
     def meta(self, title: str, url: str, kind: str, description: str = "",
              **extra: Any) -> PageMeta:
         return PageMeta(title=title, description=description or self.config.description,

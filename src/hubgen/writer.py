@@ -68,6 +68,38 @@ def _same_file(previous: str, source: Path) -> bool:
     return (old.st_size, old.st_mtime_ns) == (new.st_size, new.st_mtime_ns)
 
 
+class Placer:
+    """Puts files into a staging folder. Small and picklable: a worker process places the pages
+    it renders with a copy of its staging's placer, and the build then adopts each one."""
+
+    def __init__(self, out: str, folder: str, fresh: bool) -> None:
+        self.out, self.folder, self.fresh = out, folder, fresh
+        self._dirs: set[str] = set()  # folders made by this process
+
+    def __reduce__(self) -> tuple[type[Placer], tuple[str, str, bool]]:
+        return Placer, (self.out, self.folder, self.fresh)  # a worker makes its own folders
+
+    def place(self, path: str, data: bytes) -> tuple[bool, Stamp]:
+        """Put a file's bytes into the staging folder, unless the output holds exactly these
+        bytes already: (written?, the file's stamp). Changes nothing the commit relies on."""
+        _check_relative(path)
+        previous = f"{self.out}/{path}"
+        if not self.fresh and _unchanged(previous, data):
+            return False, stamp(previous)
+        target = self.target(path)
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return True, stamp(target)  # a move into the output keeps it
+
+    def target(self, path: str) -> str:
+        target = f"{self.folder}/{path}"
+        parent = target.rpartition("/")[0]
+        if parent not in self._dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._dirs.add(parent)
+        return target
+
+
 class Staging:
     """Where a build puts its files, one by one as they are made, until it succeeds.
 
@@ -91,7 +123,7 @@ class Staging:
         self._out, self._folder = str(self.out), str(self.folder)
         self._paths: set[str] = set()
         self._staged: list[str] = []
-        self._dirs: set[str] = set()
+        self.placer = Placer(self._out, self._folder, self._fresh)
 
     def __enter__(self) -> Staging:
         return self
@@ -116,23 +148,14 @@ class Staging:
             return Output(path, None, output.public, reuse=Path(previous), key=output.key)
         # A file copied as it is (a cover, a download, a theme file): a copy, never a link into
         # the hub's sources.
-        shutil.copy2(output.reuse, self._target(path))
+        shutil.copy2(output.reuse, self.placer.target(path))
         self.written += 1
         self._staged.append(path)
         return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
 
     def place(self, path: str, data: bytes) -> tuple[bool, Stamp]:
-        """Put a file's bytes into the staging folder, unless the output holds exactly these
-        bytes already: (written?, the file's stamp). Changes nothing the commit relies on, so a
-        worker process may place the pages it renders; the build then adopts each one here."""
-        _check_relative(path)
-        previous = f"{self._out}/{path}"
-        if not self._fresh and _unchanged(previous, data):
-            return False, stamp(previous)
-        target = self._target(path)
-        with open(target, "wb") as handle:
-            handle.write(data)
-        return True, stamp(target)  # a move into the output keeps it
+        """See Placer.place; the build then adopts each file placed."""
+        return self.placer.place(path, data)
 
     def adopt(self, output: Output, written: bool) -> Output:
         """Record a file placed by place() (in this process or a worker); returns its record."""
@@ -145,14 +168,6 @@ class Staging:
         self.written += 1
         self._staged.append(path)
         return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
-
-    def _target(self, path: str) -> str:
-        target = f"{self._folder}/{path}"
-        parent = target.rpartition("/")[0]
-        if parent not in self._dirs:
-            os.makedirs(parent, exist_ok=True)
-            self._dirs.add(parent)
-        return target
 
     def commit(self, remove_stale: bool = True) -> None:
         """Make the staged files the output and remove what this build no longer makes (unless
