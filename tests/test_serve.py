@@ -23,6 +23,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HUB_TOML, item
+from hubgen import collector
 from hubgen.cli import main
 from hubgen.livereload import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
 from hubgen.serve import PreviewServer
@@ -378,6 +379,43 @@ def submit_and_unlock(server: PreviewServer, strict: bool) -> None:
                                "Content-Type": "application/x-www-form-urlencoded"})
     assert foreign.status == 403
 
+
+
+def test_the_collector_takes_the_hub_each_build_read_and_never_reads_it_itself(
+        make_hub: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A second read of a large hub after every save would hold up the next save's rebuild.
+    def read_again(root: Path) -> None:
+        raise AssertionError("the collector read the hub itself")
+
+    monkeypatch.setattr(collector, "load_state", read_again)
+    hub = make_hub(HUB, files={"content/articles/gated.md": item(
+        "Låst artikkel", "Del en.\n\nDel to.\n\nHemmelig del.\n", phase="late")})
+    err = io.StringIO()
+    with PreviewServer(hub.root, port=0, out=io.StringIO(), err=err) as server:
+        assert not server.wait_for_build(1, timeout=60).failed
+        submit_and_unlock(server, strict=False)
+        # A new gated item (front matter: the build reads the hub) is known to the collector...
+        hub.write("content/articles/ny.md", item("Ny låst", "En.\n\nTo.\n\nNy hemmelighet.\n",
+                                                 phase="late"))
+        assert not server.wait_for_build(2, timeout=60).failed
+        assert post_form(server, "/articles/ny/").headers["location"].startswith("/unlocked/")
+        # ... and after a body-only save it still is.
+        hub.write("content/articles/ny.md", item("Ny låst", "En.\n\nTo.\n\nEndret.\n",
+                                                 phase="late"))
+        assert server.wait_for_build(3, timeout=60).build_id.endswith(".3")
+        assert post_form(server, "/articles/ny/").status == 303
+    assert "collector" not in err.getvalue()
+
+
+def post_form(server: PreviewServer, path: str) -> Any:
+    page = BeautifulSoup(request(server.port, path).text, "html.parser")
+    form = page.select_one("form[data-hubgen-form]")
+    assert form is not None
+    fields = {str(i["name"]): str(i.get("value", "")) for i in form.select("input[type=hidden]")}
+    fields.update(email="kari@example.no", role="cfo")
+    return request(server.port, "/_hubgen/submit", method="POST", body=urlencode(fields).encode(),
+                   headers={"Origin": f"http://127.0.0.1:{server.port}",
+                            "Content-Type": "application/x-www-form-urlencoded"})
 
 # -- start and stop --------------------------------------------------------------------------
 

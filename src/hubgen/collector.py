@@ -20,8 +20,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -71,18 +71,23 @@ class HubState:
 def load_state(root: Path) -> HubState:
     """Read the hub as the preview build does; raises BuildFailed if it has errors."""
     # The build's cache has every file's front matter parsed already: reading the hub again
-    # after each preview rebuild then costs a fraction of a second, not a full parse.
+    # costs a fraction of a second, not a full parse.
     cache = open_cache(root, enabled=True)
     try:
         loaded = load(BuildOptions(root=root, drafts=True, dev=True), cache=cache)
     finally:
         cache.close()
-    config = loaded.config
-    problems = Problems(root)
+    return hub_state(loaded.config, loaded.gate, loaded.hub.items)
+
+
+def hub_state(config: Config, gate: Gate, items: Iterable[Item]) -> HubState:
+    """The collector's view of a hub a build has read (drafts included, as the preview shows
+    them). Only front matter matters here: the items' bodies are not kept."""
+    problems = Problems(config.root)
     messages = load_messages(theme_chain(config, problems), config, problems)
     problems.raise_if_errors()
     return HubState(
-        config=config, gate=loaded.gate, items={i.id: i for i in loaded.hub.items},
+        config=config, gate=gate, items={i.id: replace(i, body="") for i in items},
         # The same words, hence the same version, as the build's form and consent manifest.
         version=consent_version(config, *consent_words(messages.table)),
         messages=messages)
@@ -115,12 +120,13 @@ class BadRequest(Exception):
 class CollectorApp:
     """The WSGI app. Thread-safe: one SQLite connection per thread, the hub swapped atomically."""
 
-    def __init__(self, root: Path, db_path: Path, allowed_origins: tuple[str, ...] | None) -> None:
+    def __init__(self, root: Path, db_path: Path, allowed_origins: tuple[str, ...] | None,
+                 state: HubState | None = None) -> None:
         self.root, self.db_path = root, db_path
         self._extra_origins = tuple(o.rstrip("/").lower() for o in allowed_origins or ())
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.state = load_state(root)
+        self.state = state or load_state(root)
         self.honeypot_hits = 0  # discarded bot submissions since start (also logged)
         conn = leads.connect(db_path, create=True)
         try:
@@ -137,10 +143,10 @@ class CollectorApp:
     def allowed_origins(self) -> frozenset[str]:
         return frozenset((_origin(self.state.config.base_url), *self._extra_origins))
 
-    def reload(self) -> None:
-        """Re-read the hub after a rebuild; the database stays open. On errors the previous hub
-        stays in use and BuildFailed is raised."""
-        self.state = load_state(self.root)
+    def reload(self, state: HubState | None = None) -> None:
+        """Take the hub as a rebuild read it (`state`), or read it again; the database stays
+        open. On errors the previous hub stays in use and BuildFailed is raised."""
+        self.state = state or load_state(self.root)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -356,14 +362,15 @@ def _origin_allowed(origin: str, allowed: frozenset[str]) -> bool:
     return port.isdigit() and head + _ANY_PORT in allowed
 
 
-def make_app(root: Path, db_path: Path, *, allowed_origins: tuple[str, ...] | None = None
-             ) -> CollectorApp:
+def make_app(root: Path, db_path: Path, *, allowed_origins: tuple[str, ...] | None = None,
+             state: HubState | None = None) -> CollectorApp:
     """The collector for the hub at `root`, storing into `db_path` (created on first use).
 
     Requests with an Origin header are accepted from base_url's origin and from
-    `allowed_origins` (exact origins, or `http://127.0.0.1:*` for any port).
+    `allowed_origins` (exact origins, or `http://127.0.0.1:*` for any port). `state`: the hub
+    as a build just read it (else it is read here).
     """
-    return CollectorApp(root, db_path, allowed_origins)
+    return CollectorApp(root, db_path, allowed_origins, state)
 
 
 class _QuietHandler(WSGIRequestHandler):

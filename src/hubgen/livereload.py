@@ -28,7 +28,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from .build import BuildOptions, build
+from .build import BuildOptions, BuildResult, build
 from .errors import BuildFailed, HubgenError, Problem
 from .theme import base_path
 
@@ -349,11 +349,11 @@ class LiveBuild:
     the browsers. A failed attempt keeps the last good site (the writer never replaced it)."""
 
     def __init__(self, options: BuildOptions, broker: EventBroker, log: Log,
-                 on_success: Callable[[], None]) -> None:
+                 on_success: Callable[[BuildResult], None]) -> None:
         self.options = options
         self.broker = broker
         self.log = log
-        self.on_success = on_success  # e.g. the collector re-reads the hub
+        self.on_success = on_success  # e.g. the collector takes the hub the build read
         self.status = BuildStatus()
         self._announced = 0
         self._done = threading.Condition()
@@ -392,8 +392,7 @@ class LiveBuild:
                           problems=tuple(p for p in problems if not p.warning),
                           warnings=tuple(p for p in problems if p.warning))
         self.status = new
-        # A build that found nothing changed (no hub read) leaves the collector's hub as it is.
-        self._announce(old, new, changes, rebuilt=result is not None and result.hub is not None)
+        self._announce(old, new, changes, result)
         # The preview keeps the last build's hub in memory (incremental.py): collect this build's
         # garbage now, then leave every object alive out of later collections, so that the
         # collector never walks the whole hub in the middle of the next save's rebuild.
@@ -404,7 +403,7 @@ class LiveBuild:
             self._done.notify_all()
 
     def _announce(self, old: BuildStatus, new: BuildStatus, changes: list[str],
-                  rebuilt: bool) -> None:
+                  result: BuildResult | None) -> None:
         """The terminal first, then the browsers, then on_success (it may take a moment)."""
         what = f" ({', '.join(changes[:3])}{', …' if len(changes) > 3 else ''})" if changes else ""
         if new.failed:
@@ -423,5 +422,5 @@ class LiveBuild:
         if old.failed:
             self.broker.publish("ok", new.to_json())
         self.broker.publish("reload", {"build": new.build_id})
-        if rebuilt:
-            self.on_success()
+        if result is not None:
+            self.on_success(result)

@@ -34,9 +34,9 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
 
-from .build import BuildOptions
+from .build import BuildOptions, BuildResult
 from .cache import work_folder
-from .collector import CollectorApp, make_app
+from .collector import CollectorApp, HubState, hub_state, make_app
 from .errors import EXIT_OK, Problem, UsageError
 from .leads import default_db
 from .livereload import (
@@ -335,7 +335,7 @@ class PreviewServer:
         self.leads_db = default_db(self.root)
         self.broker = EventBroker()
         self.collector: CollectorApp | None = None
-        self.collector_problem = "it has not started"
+        self.collector_problem = "it starts when the first build has succeeded"
         self._streams = (out, err)
         self._log_lock = threading.Lock()
         self.live = LiveBuild(self.options, self.broker, self.log, self._built)
@@ -356,7 +356,6 @@ class PreviewServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
                                         name="hubgen-http", daemon=True)
         self._thread.start()
-        self._start_collector()
         if self._watcher is not None:
             self._watcher.start()
         self._rebuilder.start()
@@ -421,19 +420,28 @@ class PreviewServer:
             self._watcher.ensure()  # content/ or themes/ may have been created since
         self.live.attempt(changes)
 
-    def _built(self) -> None:
-        if self.collector is None:
-            self._start_collector()
+    def _built(self, result: BuildResult) -> None:
+        """After each good build the collector takes the hub as the build read it, so it never
+        reads the hub a second time. A build that changed only bodies, or nothing, read no front
+        matter (result.road) and leaves the collector's hub as it is."""
+        if self.collector is not None and result.road != "full":
             return
         try:
-            self.collector.reload()
+            state = hub_state(result.config, result.gate, result.hub.items) \
+                if result.hub is not None and result.road == "full" else None
+            if self.collector is None:
+                self._start_collector(state)
+            else:
+                self.collector.reload(state)
         except Exception as exc:
             self.log(f"the form collector could not reload: {exc}", err=True)
 
-    def _start_collector(self) -> None:
-        """The collector reads the hub: if that fails now, the next good build tries again."""
+    def _start_collector(self, state: HubState | None) -> None:
+        """The collector reads the hub (or takes the build's): if that fails now, the next good
+        build tries again."""
         try:
-            self.collector = make_app(self.root, self.leads_db, allowed_origins=self.origins)
+            self.collector = make_app(self.root, self.leads_db, allowed_origins=self.origins,
+                                      state=state)
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}"
             if problem != self.collector_problem:
