@@ -6,6 +6,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,33 @@ def test_theme_overrides_one_template(make_hub) -> None:
     assert page.find("header") is not None  # everything else still comes from the default theme
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_card_of_its_own_sees_the_globals_at_each_heading_level(make_hub, jobs: int) -> None:
+    # card_html() renders partials/card.html once per card and heading level, whatever the
+    # number of listings showing it; the card still sees the globals every template sees.
+    card = ('<article data-filter-card class="card">{{ card.title }} | {{ site.title }} | '
+            '{{ personas|length }} | {{ topics|length }} | h{{ card_level }}</article>\n')
+    files = {f"content/articles/a{n:02}.md": item(f"Artikkel {n}") for n in range(40)}
+    hub = make_hub(files={"themes/default/templates/partials/card.html": card, **files})
+    build(BuildOptions(root=hub.root, jobs=jobs, cache=False))
+    for url, level in [("/personas/cfo/", 4), ("/articles/", 3)]:  # journey; section list
+        cards = [a.get_text() for a in hub.page(url).select("article.card")]
+        assert cards and all(text.endswith(f"| Testhub | 2 | 0 | h{level}") for text in cards)
+        assert len(set(cards)) == len(cards)  # one card per item, none taken for another
+
+
+def test_a_card_a_theme_makes_as_a_dict_is_still_rendered(make_hub) -> None:
+    # Cards are remembered by value; a theme's own card (a dict) cannot be, and is just rendered.
+    hub = make_hub(files={
+        "themes/default/templates/partials/footer.html":
+            '<footer>{% with cards = [{"title": "Egen"}] %}{% include "partials/cards.html" %}'
+            '{% endwith %}</footer>\n',
+        "themes/default/templates/partials/card.html": "<i>{{ card.title }}</i>\n",
+        "content/articles/x.md": item("X"),
+    })
+    build(BuildOptions(root=hub.root))
+    assert hub.page("/articles/x/").find("footer").find("i").get_text() == "Egen"
+
 def test_template_error_names_template_and_line(make_hub) -> None:
     hub = make_hub(files={
         "themes/default/templates/partials/footer.html": "<footer>\n{{ nosuchthing.x }}\n</footer>\n",
@@ -275,6 +304,28 @@ def test_a_body_pruned_from_the_cache_meanwhile_is_made_again_from_its_file(make
         rendered[b.id]
     (problem,) = failed.value.problems
     assert problem.path == "content/articles/b.md"
-    assert "changed while the site was being built" in problem.message
+    assert "changed or went away while the site was being built" in problem.message
     assert problem.hint == "build again"
+    # Removed or renamed meanwhile: the same, not a crash.
+    (hub.root / "content/articles/b.md").unlink()
+    with pytest.raises(BuildFailed) as failed:
+        rendered[b.id]
+    assert failed.value.problems[0].path == "content/articles/b.md"
     cache.close()
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error(make_hub, tmp_path: Path) -> None:
+    # Workers import the program's main module again (forkserver); an unguarded script that
+    # builds would build in each worker too. The build says what to do instead of a traceback
+    # about a broken pool.
+    hub = make_hub(files={f"content/articles/a{n}.md": item(f"A{n}") for n in range(40)})
+    script = tmp_path / "bygg.py"
+    script.write_text("from pathlib import Path\nfrom hubgen.build import BuildOptions, build\n"
+                      f"build(BuildOptions(root=Path({str(hub.root)!r}), cache=False, jobs=2))\n")
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode != 0
+    assert 'guard its work with `if __name__ == "__main__":`' in ran.stderr
+    guarded = script.read_text().replace("build(", 'if __name__ == "__main__":\n    build(')
+    script.write_text(guarded)
+    assert subprocess.run([sys.executable, str(script)], timeout=120).returncode == 0

@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import io
 import json
+import os
 import queue
 import signal
 import socket
@@ -406,6 +407,26 @@ def test_the_collector_takes_the_hub_each_build_read_and_never_reads_it_itself(
         assert post_form(server, "/articles/ny/").status == 303
     assert "collector" not in err.getvalue()
 
+
+
+def open_files(name: str) -> int:
+    """How many of this process's file descriptors are open on a file called `name` (Linux)."""
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            count += Path(os.readlink(fd)).name == name
+    return count
+
+
+def test_rebuilds_in_serve_leave_no_cache_connection_behind(server: PreviewServer,
+                                                            hub: Any) -> None:
+    # After each build the preview freezes what is alive (gc.freeze); a build's result, which
+    # holds a reader of the cache, must be gone by then, or every rebuild keeps one open.
+    before = open_files("cache.sqlite")
+    for n in range(2, 7):  # front matter: every save reads the hub and renders the pages
+        hub.write(FIRST, item(f"Første artikkel {n}", "Opprinnelig tekst.\n"))
+        assert not server.wait_for_build(n, timeout=60).failed
+    assert open_files("cache.sqlite") <= before
 
 def post_form(server: PreviewServer, path: str) -> Any:
     page = BeautifulSoup(request(server.port, path).text, "html.parser")

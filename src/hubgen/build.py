@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
+from markupsafe import Markup
 
 from . import search
 from .cache import VERSION_SALT, Cache, CacheReader, digest, open_cache
@@ -237,11 +238,14 @@ def _render_again(root: Path, origins: dict[str, tuple[Path, int, bool]], keys: 
                   name: str) -> Rendered:
     """A body rendered once more from its file, which must still hold the body this build read."""
     path, teaser, safe = origins[name]
-    source = read_source(root / path, Problems(root))
+    try:
+        source = read_source(root / path, Problems(root))
+    except OSError:  # removed or renamed meanwhile
+        source = None
     args = (source.body if source else "", teaser, safe)
     if body_key(args) != keys[name]:
-        raise BuildFailed([Problem(path.as_posix(), "the file changed while the site was being "
-                                   "built", hint="build again")])
+        raise BuildFailed([Problem(path.as_posix(), "the file changed or went away while the site "
+                                   "was being built", hint="build again")])
     return _render_body(args)
 
 
@@ -330,14 +334,23 @@ def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
     return ThemeParts(chain, messages, statics, env, fingerprint, key)
 
 
-@dataclass(frozen=True)
 class Renderer:
     """What renders a page from its context, in this process or a worker (it is sent there by
     pickle): the theme's parts and the template globals. Each process makes the Jinja
-    environment once."""
+    environment once.
 
-    theme: tuple[str, list[Path], Config, Messages, dict[str, StaticFile], bool]
-    globals: dict[str, Any]
+    Pages call `card_html(card, level)` for their cards: a card looks the same on every listing
+    that shows it, so a renderer renders each one once (per heading level) for the pages it
+    renders, not once per listing.
+    """
+
+    def __init__(self, theme: tuple[str, list[Path], Config, Messages, dict[str, StaticFile], bool],
+                 globals_: dict[str, Any]) -> None:
+        self.theme, self.globals = theme, globals_
+        self._cards: dict[tuple[Any, int], Markup] = {}
+
+    def __reduce__(self) -> tuple[type[Renderer], tuple[Any, ...]]:
+        return Renderer, (self.theme, self.globals)  # the cards stay in the process that made them
 
     @classmethod
     def of(cls, site: Site, theme: ThemeParts) -> Renderer:
@@ -346,7 +359,23 @@ class Renderer:
 
     def render(self, job: PageJob) -> bytes:
         template = environment(*self.theme).get_template(job.template)
-        return template.render(**self.globals, **job.context).encode("utf-8")
+        return template.render(**self.globals, card_html=self.card_html,
+                               **job.context).encode("utf-8")
+
+    def card_html(self, card: Any, level: int = 3) -> Markup:
+        key = (card, level)
+        try:
+            made = self._cards.get(key)
+        except TypeError:  # a card a theme made itself, as a dict: rendered every time
+            return self._card(card, level)
+        if made is None:
+            made = self._cards[key] = self._card(card, level)
+        return made
+
+    def _card(self, card: Any, level: int) -> Markup:
+        template = environment(*self.theme).get_template("partials/card.html")
+        return Markup(template.render(**self.globals, card_html=self.card_html, card=card,
+                                      card_level=level))
 
 
 def make_site(config: Config, hub: Hub, gate: Gate, theme: ThemeParts, options: BuildOptions,

@@ -395,7 +395,13 @@ class LiveBuild:
         self._announce(old, new, changes, result)
         # The preview keeps the last build's hub in memory (incremental.py): collect this build's
         # garbage now, then leave every object alive out of later collections, so that the
-        # collector never walks the whole hub in the middle of the next save's rebuild.
+        # collector never walks the whole hub in the middle of the next save's rebuild. After a
+        # build that read the hub, what earlier freezes kept (the hub it replaced, the cache
+        # connection of the last result) is let go too: a full collection, once.
+        full = result is not None and result.road == "full"
+        result = None  # its cache reader must not be frozen alive
+        if full:
+            gc.unfreeze()
         gc.collect()
         gc.freeze()
         with self._done:

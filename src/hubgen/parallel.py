@@ -11,7 +11,6 @@ a pool, the same function runs in this process. Output never depends on the numb
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import itertools
 import multiprocessing
@@ -20,8 +19,11 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+
+from .errors import HubgenError
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -31,6 +33,15 @@ MIN_PER_WORKER = 16  # below this, starting processes costs more than it saves
 IN_FLIGHT = 3  # chunks queued per worker
 MAX_CHUNK = 48  # inputs per chunk: a chunk's inputs and results wait whole in memory
 PRELOAD = ["hubgen.build"]  # imported once by the server, so a worker starts in milliseconds
+
+class WorkerLost(HubgenError):
+    """A worker process ended without finishing its work."""
+
+    def __str__(self) -> str:
+        return ("a worker process of the build ended abruptly. The machine may be out of memory "
+                "(try --jobs 1), or a Python script that calls hubgen's build does not guard its "
+                "work with `if __name__ == \"__main__\":` (each worker imports it again)")
+
 
 _FUNC: Callable[[Any], Any] | None = None  # in a worker: the function it was started for
 
@@ -57,9 +68,12 @@ def _context() -> BaseContext | None:
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    return getattr(libc, "malloc_trim", None)  # glibc only
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc's; not on musl, macOS or Windows
+    except (OSError, TypeError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return cast(Callable[[int], int], trim)
 
 
 def release_memory() -> None:
@@ -119,7 +133,10 @@ def _pooled(func: Callable[[P], R], chunks: Iterator[list[P]], jobs: int,
         for chunk in itertools.islice(chunks, jobs * IN_FLIGHT):
             pending.append(pool.submit(_run_chunk, chunk))
         while pending:
-            part = pending.popleft().result()
+            try:
+                part = pending.popleft().result()
+            except BrokenProcessPool as exc:
+                raise WorkerLost() from exc
             for chunk in itertools.islice(chunks, 1):
                 pending.append(pool.submit(_run_chunk, chunk))
             yield from part

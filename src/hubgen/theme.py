@@ -8,7 +8,6 @@ one static file or one message and inherit the rest.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import tomllib
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from urllib.parse import urlsplit
 
 import jinja2
 from babel.dates import format_date as babel_format_date
-from markupsafe import Markup
 
 from .config import LANGUAGES, Config
 from .errors import Problems
@@ -133,9 +131,6 @@ def base_path(config: Config) -> str:
     return urlsplit(config.base_url).path.rstrip("/")
 
 
-CARDS_HELD = 20_000  # rendered cards kept per environment (a hub's items, at two heading levels)
-
-
 def make_environment(
     chain: list[Path], config: Config, messages: Messages, statics: dict[str, StaticFile],
     preview: bool,
@@ -159,14 +154,7 @@ def make_environment(
         except KeyError:
             raise KeyError(f"no static file '{name}' in the theme") from None
 
-    @functools.lru_cache(maxsize=CARDS_HELD)
-    def card_html(card: Any, level: int = 3) -> Markup:
-        # A card is the same on every listing that shows it: rendered once per build and level.
-        template = env.get_template("partials/card.html")
-        return Markup(template.render(card=card, card_level=level))
-
     env.globals.update(
-        card_html=card_html,
         t=messages,
         url=url,
         asset=asset,
