@@ -14,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HUB_TOML, comparable, item
+from hubgen import parallel
 from hubgen.build import BuildOptions, build, load, render_bodies
 from hubgen.cache import open_cache
 from hubgen.cli import main
@@ -49,6 +50,17 @@ def test_same_input_gives_identical_bytes_whatever_the_jobs(make_hub, tmp_path: 
     assert comparable(tree) == comparable(again)
     assert len(tree) > 40
 
+
+
+def test_one_job_means_no_worker_process_in_any_stage(make_hub, monkeypatch) -> None:
+    # --jobs 1 is the low-memory way to build: reading, Markdown and pages all stay in this process.
+    def no_pool(*args: object) -> None:
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr(parallel, "_pooled", no_pool)
+    files = {f"content/articles/a{n}.md": item(f"Artikkel {n}") for n in range(40)}
+    hub = make_hub(files=files)
+    assert len(build(BuildOptions(root=hub.root, jobs=1)).hub.items) == 40
 
 def test_failed_build_leaves_previous_output_untouched(make_hub) -> None:
     hub = make_hub(files={"content/articles/a.md": item("A")})

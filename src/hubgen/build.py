@@ -174,7 +174,7 @@ def load(options: BuildOptions, stages: Stages | None = None,
     with stages.stage("load"):
         config = load_config(options.root, options.base_url)
         problems = Problems(options.root)
-        items, pages = load_content(config, problems, cache)
+        items, pages = load_content(config, problems, cache, options.jobs)
     with stages.stage("validate"):
         gate = make_gate(config, problems, dev=options.dev)
         hub = build_hub(config, items, pages, today(config), options.drafts, problems)

@@ -407,8 +407,8 @@ def _parse_one(job: tuple[Path, Path | None]) -> tuple[str, Source | None, list[
     return digest("source", data), read_source(path, problems, data), list(problems)
 
 
-def _cached_sources(paths: list[Path], problems: Problems,
-                    cache: Cache | None) -> dict[Path, Source | None]:
+def _cached_sources(paths: list[Path], problems: Problems, cache: Cache | None,
+                    jobs: int | None) -> dict[Path, Source | None]:
     """Parse every file, taking unchanged ones (same bytes) from the cache. Files are read one
     at a time and parsed sources go to the cache in batches, so memory stays flat."""
     keys = {path: digest("source", path.read_bytes()) for path in paths}
@@ -417,7 +417,7 @@ def _cached_sources(paths: list[Path], problems: Problems,
     fresh: dict[str, Any] = {}
     missing = [path for path in paths if keys[path] not in known]
     # YAML parsing is the slow part of loading: spread it over the cores (problems come back).
-    results = parallel_iter(_parse_one, [(path, problems.root) for path in missing])
+    results = parallel_iter(_parse_one, [(path, problems.root) for path in missing], jobs)
     for path, (key, src, found) in zip(missing, results, strict=True):
         problems.extend(found)
         parsed[path] = src
@@ -437,9 +437,10 @@ def _cached_sources(paths: list[Path], problems: Problems,
     return parsed
 
 
-def load_content(config: Config, problems: Problems,
-                 cache: Cache | None = None) -> tuple[list[Item], list[PlainPage]]:
-    """Every item and page under content/; problems recorded, bad files left out."""
+def load_content(config: Config, problems: Problems, cache: Cache | None = None,
+                 jobs: int | None = None) -> tuple[list[Item], list[PlainPage]]:
+    """Every item and page under content/; problems recorded, bad files left out. `jobs`: worker
+    processes for parsing (None: one per core)."""
     root = config.root
     items: list[Item] = []
     pages: list[PlainPage] = []
@@ -460,7 +461,7 @@ def load_content(config: Config, problems: Problems,
                            "content/<section>/<name>/index.md")
             continue
         paths.append(path)
-    sources = _cached_sources(paths, problems, cache)
+    sources = _cached_sources(paths, problems, cache, jobs)
     for path in paths:
         section = path.relative_to(root / "content").parts[0]
         src = sources[path]
