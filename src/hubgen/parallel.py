@@ -34,6 +34,7 @@ IN_FLIGHT = 3  # chunks queued per worker
 MAX_CHUNK = 48  # inputs per chunk: a chunk's inputs and results wait whole in memory
 PRELOAD = ["hubgen.build"]  # imported once by the server, so a worker starts in milliseconds
 
+
 class WorkerLost(HubgenError):
     """A worker process ended without finishing its work."""
 
