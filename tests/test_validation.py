@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import HUB_TOML, item
+from hubgen import content
 from hubgen.build import BuildOptions, load
 from hubgen.cli import main
+from hubgen.content import load_front_matter
 from hubgen.errors import BuildFailed
 
 SITES = Path(__file__).parent / "sites"
@@ -50,6 +52,48 @@ def test_yaml_1_1_traps_do_not_change_values(make_hub) -> None:
     assert entry.topics == ("NO", "0150", "12:30")  # 'no' folds into NO: the same slug
     assert entry.summary == "12:30"
 
+
+
+FRONT_MATTERS = [
+    "title: NO\ntopics: [NO, no, yes, on, '0150', 12:30]\nsummary: 12:30\n",
+    "title: Økonomi\ndate: 2026-03-02\nupdated: 2026-03-02 10:00\nslug: 0150\ndraft: true\n",
+    "title: >\n  Folded\n  lines\npersonas:\n  - cfo\n  - yard\nphase: [early, late]\n",
+    "base: &b {phase: early}\nother: *b\ncount: 0x1F\nratio: 1.5e3\nnothing: ~\n",
+    "\n# a comment\n\ntitle: 'Quoted: yes'  # trailing\nsummary: \"tab\\tand \\u00e6\"\n",
+    "<<: {phase: early}\ntitle: Merged\n",  # a merge key: the round trip answers
+    "%YAML 1.1\n---\ntitle: Old\ndraft: no\n",  # YAML 1.1 on request: 'no' is false there
+    "",
+]
+
+
+@pytest.mark.parametrize("text", FRONT_MATTERS)
+def test_the_fast_front_matter_reader_agrees_with_the_round_trip(text: str) -> None:
+    # libyaml's parser reads front matter several times faster; the round-trip loader is the
+    # reference for values, types and the line of each key.
+    fast = load_front_matter(text)
+    reference = content._yaml().load(text)
+    if reference is None:
+        assert fast == (None, {})
+        return
+    lines = reference.lc.data  # a key merged in (<<) has no line of its own
+    assert fast == ({str(k): content._plain(v) for k, v in reference.items()},
+                    {str(k): lines[k][0] + 1 for k in reference if k in lines})
+
+
+def test_front_matter_is_read_with_libyaml_where_it_is_installed() -> None:
+    # pyproject.toml requires ruamel.yaml.clib on CPython; without it the reader still works.
+    assert content._fast_yaml().Parser.__name__ == "CParser"
+
+
+def test_invalid_front_matter_is_described_in_the_round_trip_words(make_hub) -> None:
+    hub = make_hub(files={"content/articles/x.md": "---\ntitle: a: b\n---\n\nTekst.\n",
+                          "content/articles/y.md": "---\ntitle: A\ntitle: B\n---\n\nTekst.\n"})
+    assert problems_of(hub.root) == [
+        "content/articles/x.md:2: invalid front matter: mapping values are not allowed here "
+        "(check the indentation, and put quotes around values containing ': ')",
+        "content/articles/y.md:3: invalid front matter: found duplicate key \"title\" with value "
+        "\"B\" (original value: \"A\") (check the indentation, and put quotes around values "
+        "containing ': ')"]
 
 def test_octal_looking_number_is_a_type_error_not_a_silent_change(make_hub) -> None:
     hub = make_hub(files={"content/articles/x.md": item("X", slug="0150")})
