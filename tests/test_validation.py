@@ -61,6 +61,7 @@ FRONT_MATTERS = [
     "base: &b {phase: early}\nother: *b\ncount: 0x1F\nratio: 1.5e3\nnothing: ~\n",
     "\n# a comment\n\ntitle: 'Quoted: yes'  # trailing\nsummary: \"tab\\tand \\u00e6\"\n",
     "<<: {phase: early}\ntitle: Merged\n",  # a merge key: the round trip answers
+    "extra: {1: one, 2.5: half}\ntitle: Nested\n",  # keys of nested mappings become text
     "%YAML 1.1\n---\ntitle: Old\ndraft: no\n",  # YAML 1.1 on request: 'no' is false there
     "",
 ]

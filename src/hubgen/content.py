@@ -104,8 +104,9 @@ def load_front_matter(fm: str) -> tuple[Any, dict[str, int]]:
             if not isinstance(node, MappingNode):
                 return data, {}
             if plain and isinstance(data, dict) and len(data) == len(node.value):
-                return data, {str(key): key_node.start_mark.line + 1
-                              for key, (key_node, _) in zip(data, node.value, strict=True)}
+                return ({str(k): _plain(v) for k, v in data.items()},
+                        {str(key): key_node.start_mark.line + 1
+                         for key, (key_node, _) in zip(data, node.value, strict=True)})
     data = _yaml().load(fm)
     if not isinstance(data, dict):
         return data, {}
@@ -114,14 +115,8 @@ def load_front_matter(fm: str) -> tuple[Any, dict[str, int]]:
             {str(k): found[k][0] + 1 for k in data if k in found})
 
 
-class _Yaml12Handler(YAMLHandler):
-    """python-frontmatter's splitter, with a YAML 1.2 loader."""
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return load_front_matter(fm)[0]
-
-
-HANDLER = _Yaml12Handler()
+# python-frontmatter finds and splits off the front matter; load_front_matter reads it.
+HANDLER = YAMLHandler()
 
 
 @dataclass(frozen=True)
@@ -182,7 +177,7 @@ def read_source(path: Path, problems: Problems, raw: bytes | None = None) -> Sou
         problems.error(path, "front matter must be 'key: value' lines", 2)
         return None
     body_line = fm.count("\n") + 2
-    return Source(path, {str(k): _plain(v) for k, v in data.items()}, lines, body, body_line)
+    return Source(path, {str(k): v for k, v in data.items()}, lines, body, body_line)
 
 
 def _plain(value: Any) -> Any:
