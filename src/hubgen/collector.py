@@ -87,7 +87,7 @@ def hub_state(config: Config, gate: Gate, items: Iterable[Item]) -> HubState:
     messages = load_messages(theme_chain(config, problems), config, problems)
     problems.raise_if_errors()
     return HubState(
-        config=config, gate=gate, items={i.id: replace(i, body="") for i in items},
+        config=config, gate=gate, items={i.id: replace(i, body="") if i.body else i for i in items},
         # The same words, hence the same version, as the build's form and consent manifest.
         version=consent_version(config, *consent_words(messages.table)),
         messages=messages)

@@ -421,9 +421,10 @@ class PreviewServer:
         self.live.attempt(changes)
 
     def _built(self, result: BuildResult) -> None:
-        """After each good build the collector takes the hub as the build read it, so it never
-        reads the hub a second time. A build that changed only bodies, or nothing, read no front
-        matter (result.road) and leaves the collector's hub as it is."""
+        """After each good build the collector takes the hub as the build read it, instead of
+        reading it a second time. A build that changed only bodies, or nothing, read no front
+        matter (result.road) and leaves the collector's hub as it is; when the first build is
+        such a build, the collector reads the hub itself."""
         if self.collector is not None and result.road != "full":
             return
         try:
