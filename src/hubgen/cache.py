@@ -168,8 +168,10 @@ class Cache:
 
 
 class CacheReader:
-    """Reads single entries, in any process: a forked worker opens a connection of its own (a
-    SQLite connection must not cross a fork). A read that fails finds nothing."""
+    """Reads single entries: the build reads each rendered body back as it makes the page's
+    context. A process forked after the reader was made (parallel.py's fork fallback) opens a
+    connection of its own: a SQLite connection must not cross a fork. A read that fails finds
+    nothing."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
