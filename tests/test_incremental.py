@@ -371,3 +371,27 @@ def test_a_cache_warning_is_not_replayed_once_the_cache_works(make_hub, monkeypa
             CHANGES["body"](hub)
         result = build(BuildOptions(root=hub.root))
         assert not any("build cache not used" in w.message for w in result.warnings), change
+
+
+def test_a_rebuild_reads_only_the_content_files_that_changed(make_hub, monkeypatch) -> None:
+    # The "unchanged?" check has hashed every file; loading takes those hashes as the keys of
+    # the parsed files in the cache instead of reading every file a second time.
+    files = {f"content/articles/a{n}.md": item(f"Artikkel {n}") for n in range(12)}
+    hub = make_hub(files=files)
+    options = BuildOptions(root=hub.root, jobs=1)
+    build(options)
+    content = hub.root / "content"
+    read: list[str] = []
+    original = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        if content in path.parents:
+            read.append(path.name)
+        return original(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    hub.write("content/articles/a3.md", item("Artikkel 3 med ny tittel"))
+    result = build(options)
+    assert result.road == "full"  # a title: every page is signed again
+    assert set(read) == {"a3.md"}  # the body check reads it too, then the parser
+    assert "Artikkel 3 med ny tittel" in hub.page("/articles/a3/").get_text()

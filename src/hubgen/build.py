@@ -168,13 +168,15 @@ class Loaded:
 
 
 def load(options: BuildOptions, stages: Stages | None = None,
-         cache: Cache | None = None) -> Loaded:
-    """Read and validate everything; raises BuildFailed with every problem found."""
+         cache: Cache | None = None, inputs: Inputs | None = None) -> Loaded:
+    """Read and validate everything; raises BuildFailed with every problem found. `inputs`: what
+    the build measured already (the content files' hashes)."""
     stages = stages or Stages()
     with stages.stage("load"):
         config = load_config(options.root, options.base_url)
         problems = Problems(options.root)
-        items, pages = load_content(config, problems, cache, options.jobs)
+        items, pages = load_content(config, problems, cache, options.jobs,
+                                    inputs.files if inputs else None)
     with stages.stage("validate"):
         gate = make_gate(config, problems, dev=options.dev)
         hub = build_hub(config, items, pages, today(config), options.drafts, problems)
@@ -808,7 +810,7 @@ def build(options: BuildOptions) -> BuildResult:
                 quick = rebuild_bodies(options, stages, cache, config, gate, inputs, last, memory)
                 if quick is not None:
                     return quick
-        loaded = load(options, stages, cache)
+        loaded = load(options, stages, cache, inputs)
         with Staging(options.out_dir, options.commit_lock) as staging:
             outputs, rendered, render_keys = render_site(loaded, options, stages, cache, staging)
             if options.strict:

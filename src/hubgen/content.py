@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -442,24 +443,39 @@ def load_page(src: Source, problems: Problems) -> PlainPage | None:
                      _assets(src.path))
 
 
+def source_key(file_hash: str) -> str:
+    """The cache key of a parsed file, from the hash of its bytes (as content_hashes makes it)."""
+    return digest("source", file_hash)
+
+
 def _parse_one(job: tuple[Path, Path | None]) -> tuple[str, Source | None, list[Problem]]:
     """Parse one file; with the cache key of the very bytes parsed (the file may have changed
     since it was hashed)."""
     path, root = job
     problems = Problems(root)
     data = path.read_bytes()
-    return digest("source", data), read_source(path, problems, data), list(problems)
+    return source_key(digest(data)), read_source(path, problems, data), list(problems)
 
 
-def _cached_sources(paths: list[Path], problems: Problems, cache: Cache | None,
-                    jobs: int | None) -> dict[Path, Source | None]:
+def _cached_sources(paths: list[Path], content: Path, problems: Problems, cache: Cache | None,
+                    jobs: int | None, hashes: Mapping[str, str] | None
+                    ) -> dict[Path, Source | None]:
     """Parse every file, taking unchanged ones (same bytes) from the cache. Files are read one
-    at a time and parsed sources go to the cache in batches, so memory stays flat."""
-    keys = {path: digest("source", path.read_bytes()) for path in paths}
+    at a time and parsed sources go to the cache in batches, so memory stays flat. `hashes`:
+    the files' hashes by their path under `content`, when the build has them already (a file
+    is then not read twice); without a cache no key is needed at all."""
+    if cache is not None and not cache.enabled:
+        cache = None
+    keys: dict[Path, str] = {}
+    if cache is not None:
+        hashes = hashes or {}
+        for path in paths:
+            known_hash = hashes.get(path.relative_to(content).as_posix())
+            keys[path] = source_key(known_hash or digest(path.read_bytes()))
     known = cache.get_many("source", keys.values()) if cache else {}
     parsed: dict[Path, Source | None] = {}
     fresh: dict[str, Any] = {}
-    missing = [path for path in paths if keys[path] not in known]
+    missing = [path for path in paths if keys.get(path) not in known]
     # YAML parsing is the slow part of loading: spread it over the cores (problems come back).
     results = parallel_iter(_parse_one, [(path, problems.root) for path in missing], jobs)
     for path, (key, src, found) in zip(missing, results, strict=True):
@@ -472,7 +488,7 @@ def _cached_sources(paths: list[Path], problems: Problems, cache: Cache | None,
             cache.put_many("source", fresh)
             fresh = {}
     for path in paths:
-        hit = known.get(keys[path])
+        hit = known.get(keys[path]) if path in keys else None
         if hit is not None:
             parsed[path] = Source(path, hit["meta"], hit["lines"], hit["body"], hit["body_line"])
     if cache:
@@ -482,9 +498,10 @@ def _cached_sources(paths: list[Path], problems: Problems, cache: Cache | None,
 
 
 def load_content(config: Config, problems: Problems, cache: Cache | None = None,
-                 jobs: int | None = None) -> tuple[list[Item], list[PlainPage]]:
+                 jobs: int | None = None, hashes: Mapping[str, str] | None = None
+                 ) -> tuple[list[Item], list[PlainPage]]:
     """Every item and page under content/; problems recorded, bad files left out. `jobs`: worker
-    processes for parsing (None: one per core)."""
+    processes for parsing (None: one per core). `hashes`: see _cached_sources."""
     root = config.root
     items: list[Item] = []
     pages: list[PlainPage] = []
@@ -505,7 +522,7 @@ def load_content(config: Config, problems: Problems, cache: Cache | None = None,
                            "content/<section>/<name>/index.md")
             continue
         paths.append(path)
-    sources = _cached_sources(paths, problems, cache, jobs)
+    sources = _cached_sources(paths, root / "content", problems, cache, jobs, hashes)
     for path in paths:
         section = path.relative_to(root / "content").parts[0]
         src = sources[path]
