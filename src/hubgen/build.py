@@ -202,6 +202,11 @@ def _render_encoded(args: tuple[bytes, int, bool]) -> Rendered:
     return render_markdown(args[0].decode("utf-8"), args[1], args[2])
 
 
+def _render_all(args: list[tuple[str, int, bool]], jobs: int | None) -> Iterator[Rendered]:
+    """Bodies rendered on every core, in order, as they come."""
+    return parallel_iter(_render_encoded, args, jobs, prepare=_encoded)
+
+
 def body_args(config: Config, item: Item) -> tuple[str, int, bool]:
     """What an item's rendered body is made from."""
     return item.body, _teaser(config, item), config.sanitize
@@ -263,8 +268,7 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     missing = [name for name in wanted if keys[name] not in known]
     held: dict[str, Rendered] = {}  # what the cache did not take
     batch: dict[str, Rendered] = {}
-    made = parallel_iter(_render_encoded, [wanted[name] for name in missing], jobs,
-                         prepare=_encoded)
+    made = _render_all([wanted[name] for name in missing], jobs)
     for name, result in zip(missing, made, strict=True):
         batch[name] = result
         if len(batch) >= 200:  # into the cache in small batches, not one huge list
@@ -275,9 +279,7 @@ def render_bodies(loaded: Loaded, cache: Cache, jobs: int | None
     store = cache.reader() if cache.enabled else None
     if store is None:  # no cache, or it gave up on the way: what went into it stays there
         lost = [name for name in wanted if name not in held]
-        again = parallel_iter(_render_encoded, [wanted[name] for name in lost], jobs,
-                              prepare=_encoded)
-        held.update(zip(lost, again, strict=True))
+        held.update(zip(lost, _render_all([wanted[n] for n in lost], jobs), strict=True))
     origins = {item.id: (item.source, *wanted[item.id][1:]) for item in loaded.hub.items}
     origins.update({page.url: (page.source, 0, config.sanitize) for page in loaded.hub.pages})
     remake = functools.partial(_render_again, config.root, origins, keys)

@@ -68,24 +68,27 @@ _SafeConstructor.add_constructor("tag:yaml.org,2002:timestamp",
 _LOADERS = threading.local()  # a YAML object is not safe to share between threads
 
 
+def _loader(typ: str, constructor: type[SafeConstructor]) -> YAML:
+    """One YAML object per thread and type: a YAML object is not safe to share between threads.
+    Both types read YAML 1.2 unless a file says otherwise, and refuse duplicate keys."""
+    loader = getattr(_LOADERS, typ, None)
+    if loader is None:
+        loader = YAML(typ=typ)
+        loader.Constructor = constructor
+        loader.allow_duplicate_keys = False
+        setattr(_LOADERS, typ, loader)
+    return cast(YAML, loader)
+
+
 def _yaml() -> YAML:
     """The round-trip loader: each key's line, and a `%YAML 1.1` directive heeded."""
-    if not hasattr(_LOADERS, "rt"):
-        # Round-trip mode keeps each key's line; it reads YAML 1.2 unless a file says otherwise.
-        _LOADERS.rt = YAML(typ="rt")
-        _LOADERS.rt.Constructor = _Constructor
-        _LOADERS.rt.allow_duplicate_keys = False
-    return cast(YAML, _LOADERS.rt)
+    return _loader("rt", _Constructor)
 
 
 def _fast_yaml() -> YAML:
     """The same YAML 1.2 reading through libyaml's C parser (ruamel.yaml.clib) where installed,
     several times faster: the line of each key comes from the parsed nodes."""
-    if not hasattr(_LOADERS, "safe"):
-        _LOADERS.safe = YAML(typ="safe")
-        _LOADERS.safe.Constructor = _SafeConstructor
-        _LOADERS.safe.allow_duplicate_keys = False
-    return cast(YAML, _LOADERS.safe)
+    return _loader("safe", _SafeConstructor)
 
 
 def load_front_matter(fm: str) -> tuple[Any, dict[str, int]]:
