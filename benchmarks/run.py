@@ -686,18 +686,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"serve edit-to-reload, {args.serve_repeats} edits ...")
         run_case(cases, "hubgen_serve", serve_latency, bench, hub, items, args.serve_repeats)
 
-    # 5. Scaling: cold builds at N/4 and N/2 (N is the cold build above).
+    # 5. Scaling: cold builds at N/4, N/2 and N, taken in turns in this one phase, so that all
+    # three meet the same machine (the cold builds above alternate with the peers).
     if hubgen_ok:
         log("scaling ...")
-        sizes = [n // 4, n // 2]
-        times: dict[int, float] = {n: cases["hubgen_cold"]["seconds"]}
+        q, h = n // 4, n // 2
+        times: dict[int, float] = {}
         try:
-            for size in sizes:
-                scale_hub = generate(work / f"n{size}", size, args.seed, ["hub"])["hub"]
-                for _ in range(args.repeat):
-                    hubgen_cold(bench, scale_hub, f"hubgen-cold-n{size}")
-                times[size] = median_seconds(bench.runs[f"hubgen-cold-n{size}"])
-            q, h = sizes
+            hubs = {size: generate(work / f"n{size}", size, args.seed, ["hub"])["hub"]
+                    for size in (q, h)}
+            hubs[n] = hub
+            for _ in range(args.repeat):
+                for size in (q, h, n):
+                    hubgen_cold(bench, hubs[size], f"hubgen-cold-n{size}")
+            times = {size: median_seconds(bench.runs[f"hubgen-cold-n{size}"]) for size in hubs}
             slope_low = (times[h] - times[q]) / (h - q)
             slope_high = (times[n] - times[h]) / (n - h)
             cases["scaling"] = {
