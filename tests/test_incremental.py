@@ -13,6 +13,7 @@ import pytest
 from conftest import HubFactory, comparable, item
 from hubgen.build import BuildOptions, build
 from hubgen.errors import BuildFailed
+from hubgen.sources import MAX_TEXT_BYTES, HubFiles
 
 
 def tree(out: Path) -> dict[str, bytes]:
@@ -382,14 +383,14 @@ def test_a_rebuild_reads_only_the_content_files_that_changed(make_hub, monkeypat
     build(options)
     content = hub.root / "content"
     read: list[str] = []
-    original = Path.read_bytes
+    original = HubFiles.read
 
-    def counted(path: Path) -> bytes:
+    def counted(self: HubFiles, path: Path, limit: int | None = MAX_TEXT_BYTES) -> bytes:
         if content in path.parents:
             read.append(path.name)
-        return original(path)
+        return original(self, path, limit)
 
-    monkeypatch.setattr(Path, "read_bytes", counted)
+    monkeypatch.setattr(HubFiles, "read", counted)  # every read of the hub goes through it
     hub.write("content/articles/a3.md", item("Artikkel 3 med ny tittel"))
     result = build(options)
     assert result.road == "full"  # a title: every page is signed again

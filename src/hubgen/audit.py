@@ -25,6 +25,7 @@ from .errors import Problem
 from .gating import Gate
 from .markdown import Rendered, html_to_text
 from .model import Item
+from .sources import HubFiles
 
 MIN_WORDS = 6  # shorter sentences ("Les mer.") can appear anywhere by chance
 _TAG = re.compile(r"<[^>]*>")
@@ -62,6 +63,7 @@ class Secret:
 
 def secrets_of(config: Config, gate: Gate, items: Iterable[Item],
                rendered: Mapping[str, Rendered]) -> list[Secret]:
+    files = HubFiles(config.root)
     out = []
     for item in items:
         if not item.gated:
@@ -73,10 +75,19 @@ def secrets_of(config: Config, gate: Gate, items: Iterable[Item],
         digest = None
         if item.download:
             path = config.root / item.source.parent / item.download
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = _file_hash(files.vet(path))
         token = gate.token(item) if gate.mode == "strict" else None
         out.append(Secret(item, hidden, item.download, digest, token))
     return out
+
+
+def _file_hash(path: Path) -> str:
+    """SHA-256 of a file read in pieces: a download may be larger than memory allows."""
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def readable(data: bytes) -> str:

@@ -58,6 +58,7 @@ from .render import (
     special_pages,
     static_outputs,
 )
+from .sources import HubFiles
 from .theme import (
     Messages,
     StaticFile,
@@ -245,10 +246,7 @@ def _render_again(root: Path, origins: dict[str, tuple[Path, int, bool]], keys: 
                   name: str) -> Rendered:
     """A body rendered once more from its file, which must still hold the body this build read."""
     path, teaser, safe = origins[name]
-    try:
-        source = read_source(root / path, Problems(root))
-    except OSError:  # removed or renamed meanwhile
-        source = None
+    source = read_source(HubFiles(root), root / path, Problems(root))  # None: gone meanwhile
     args = (source.body if source else "", teaser, safe)
     if body_key(args) != keys[name]:
         raise BuildFailed([Problem(path.as_posix(), "the file changed or went away while the site "
@@ -329,9 +327,10 @@ def environment(key: str, chain: list[Path], config: Config, messages: Messages,
 def load_theme(config: Config, problems: Problems, preview: bool) -> ThemeParts:
     chain = theme_chain(config, problems)
     messages = load_messages(chain, config, problems)
-    statics = static_files(chain)
+    files = HubFiles(config.root)
+    statics = static_files(chain, files, problems)
+    fingerprint = theme_fingerprint(chain, messages, files, problems)
     problems.raise_if_errors()
-    fingerprint = theme_fingerprint(chain, messages)
     key = digest(repr(chain), repr(config), fingerprint, repr(preview),
                  repr(sorted((k, v.url) for k, v in statics.items())))
     env = environment(key, chain, config, messages, statics, preview)
@@ -597,13 +596,15 @@ def measure_inputs(config: Config, gate: Gate, options: BuildOptions, cache: Cac
     the unlock secret, and hubgen's own version."""
     problems = Problems(config.root)
     chain = theme_chain(config, problems)
-    statics = static_files(chain)
-    theme = theme_fingerprint(chain, load_messages(chain, config, problems))
+    files = HubFiles(config.root)
+    statics = static_files(chain, files, problems)
+    theme = theme_fingerprint(chain, load_messages(chain, config, problems), files, problems)
     settings = (options.drafts, options.preview, options.search and search.available(),
                 options.strict, gate.mode, digest(gate.secret))
     return Inputs(
         digest(VERSION_SALT, RENDER_VERSION, repr(config), theme, today(config).isoformat(),
-               repr(settings), repr(sorted((k, v.url) for k, v in statics.items()))),
+               repr(settings), repr(sorted((k, v.url) for k, v in statics.items())),
+               repr([str(p) for p in problems])),  # a refused theme file is an input too
         content_hashes(config.root, cache))
 
 

@@ -39,6 +39,18 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
+def digest_stream(size: int, chunks: Iterable[bytes]) -> str | None:
+    """digest(data) of data that arrives in pieces, `size` bytes in all; None if the pieces
+    do not add up to `size` (the file changed while it was read)."""
+    h = hashlib.sha256()
+    h.update(size.to_bytes(8, "big"))
+    total = 0
+    for chunk in chunks:
+        h.update(chunk)
+        total += len(chunk)
+    return h.hexdigest() if total == size else None
+
+
 class Cache:
     """A small key-value store in SQLite; `Cache(None)` is a cache that never hits."""
 

@@ -58,7 +58,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     errors = [p for p in problems if not p.warning]
     print(f"check: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
-    return 1 if errors else EXIT_OK
+    return 1 if errors or (args.strict and problems) else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -115,6 +115,7 @@ def parser() -> argparse.ArgumentParser:
                 "form; exit 1 on any error.")
     p.add_argument("--base-url", metavar="URL", help="override site.base_url")
     p.add_argument("--dev", action="store_true", help="as for build")
+    p.add_argument("--strict", action="store_true", help="warnings fail the check too")
 
     p = command("report", cmd_report, "Show the persona x phase matrix: counts, open/gated, "
                 "empty cells.")

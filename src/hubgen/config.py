@@ -7,6 +7,7 @@ keys are all collected, then reported together.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 import zoneinfo
@@ -17,6 +18,7 @@ from typing import Any
 
 from .errors import BuildFailed, Problems, did_you_mean
 from .model import SECTIONS, Persona, Phase
+from .sources import HubFiles, Refused
 
 LANGUAGES = ("nb", "da", "en")
 ACCESS = ("open", "gated")
@@ -204,10 +206,14 @@ def load_config(root: Path, base_url: str | None = None) -> Config:
     """Read and validate `root/hub.toml`; raise BuildFailed with every problem found."""
     path = root / "hub.toml"
     problems = Problems(root)
-    if not path.is_file():
+    if not os.path.lexists(path):
         problems.error(path, "no hub.toml here", hint="run hubgen in a hub folder or pass --root DIR")
         problems.raise_if_errors()
-    raw = path.read_bytes()
+    try:
+        raw = HubFiles(root).read(path)
+    except Refused as refused:
+        problems.error(path, refused.reason, hint=refused.hint)
+        raise BuildFailed(problems.sorted()) from None
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)

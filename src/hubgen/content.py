@@ -32,6 +32,7 @@ from .errors import Problem, Problems, did_you_mean
 from .gating import resolve_access
 from .model import SECTIONS, TYPE_OF_SECTION, Item, PlainPage
 from .parallel import parallel_iter
+from .sources import MAX_TEXT_BYTES, HubFiles, Refused
 
 ITEM_KEYS = ("title", "personas", "phase", "type", "access", "summary", "date", "updated",
              "draft", "slug", "topics", "cover", "download", "teaser", "featured")
@@ -141,9 +142,25 @@ def today(config: Config) -> dt.date:
     return dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(config.timezone)).date()
 
 
-def read_source(path: Path, problems: Problems, raw: bytes | None = None) -> Source | None:
-    """Split one file; on any problem record it and return None."""
-    raw = path.read_bytes() if raw is None else raw
+def read_source(files: HubFiles, path: Path, problems: Problems) -> Source | None:
+    """Read one content file through the hub's gate and split it; on any problem record it and
+    return None."""
+    raw = read_refusing(files, path, problems)
+    return None if raw is None else parse_source(path, raw, problems)
+
+
+def read_refusing(files: HubFiles, path: Path, problems: Problems,
+                  limit: int | None = MAX_TEXT_BYTES) -> bytes | None:
+    """A file's bytes, or None with the reason recorded when the build may not read it."""
+    try:
+        return files.read(path, limit)
+    except Refused as refused:
+        problems.error(path, refused.reason, hint=refused.hint)
+        return None
+
+
+def parse_source(path: Path, raw: bytes, problems: Problems) -> Source | None:
+    """Split one file's bytes; on any problem record it and return None."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -204,8 +221,8 @@ def _plain(value: Any) -> Any:
 class _Check:
     """Type checks for one file's front matter; every failure is recorded, not raised."""
 
-    def __init__(self, src: Source, problems: Problems) -> None:
-        self.src, self.problems = src, problems
+    def __init__(self, src: Source, problems: Problems, files: HubFiles) -> None:
+        self.src, self.problems, self.files = src, problems, files
 
     def line(self, key: str) -> int:
         return self.src.lines.get(key, 1)
@@ -309,9 +326,14 @@ class _Check:
                        "put the file in the same folder and give only its name")
             return None, None
         target = self.src.path.parent / name
-        if not target.is_file():
-            self.error(key, f"'{key}' file {name!r} not found beside {self.src.path.name}",
-                       "check the spelling, or add the file to the same folder")
+        try:
+            self.files.vet(target)
+        except Refused as refused:
+            if not os.path.lexists(target):
+                self.error(key, f"'{key}' file {name!r} not found beside {self.src.path.name}",
+                           "check the spelling, or add the file to the same folder")
+            else:
+                self.error(key, f"'{key}' file {name!r} {refused.reason}", refused.hint)
             return None, None
         return name, target
 
@@ -337,19 +359,21 @@ def _slug(check: _Check, path: Path) -> str | None:
     return given
 
 
-def content_files(root: Path) -> list[Path]:
-    """Markdown files under content/, sorted so every build sees the same order."""
-    base = root / "content"
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not IGNORED.search(d))
-        found.extend(Path(dirpath) / f for f in filenames
-                     if f.endswith(".md") and not IGNORED.search(f))
-    return sorted(found)
+def content_files(files: HubFiles, problems: Problems | None) -> list[Path]:
+    """Markdown files under content/, sorted so every build sees the same order. Every entry
+    under content/ that the build may not read (a link out of the folder, a pipe) is reported
+    here, once, whatever its kind."""
+    found = files.files(files.root / "content", problems, skip=_ignored)
+    return [path for path in found if path.name.endswith(".md")]
 
 
-def load_item(src: Source, section: str, config: Config, problems: Problems) -> Item | None:
-    check = _Check(src, problems)
+def _ignored(name: str) -> bool:
+    return IGNORED.search(name) is not None
+
+
+def load_item(src: Source, section: str, config: Config, problems: Problems,
+              files: HubFiles) -> Item | None:
+    check = _Check(src, problems, files)
     before = len(problems.errors)
     check.unknown_keys(ITEM_KEYS)
     title = check.text("title", required=True)
@@ -391,7 +415,7 @@ def load_item(src: Source, section: str, config: Config, problems: Problems) -> 
         cover=cover,
         download=download,
         teaser=teaser,
-        assets=_assets(src.path),
+        assets=_assets(files, src.path),
         featured=featured,
     )
 
@@ -420,16 +444,17 @@ def _keys(check: _Check, key: str, known: tuple[str, ...], allow_all: bool) -> l
     return [k for k in known if k in given]
 
 
-def _assets(path: Path) -> tuple[Path, ...]:
-    """Files that travel with an item: everything beside an index.md, or the named files."""
+def _assets(files: HubFiles, path: Path) -> tuple[Path, ...]:
+    """Files that travel with an item: everything beside an index.md, or the named files. A file
+    the build may not read is left out (content_files reported it)."""
     if path.name != "index.md":
         return ()
-    return tuple(sorted(p for p in path.parent.iterdir()
-                        if p.is_file() and p.suffix != ".md" and not IGNORED.search(p.name)))
+    return tuple(p for p in files.files(path.parent, None, skip=_ignored, recursive=False)
+                 if p.suffix != ".md")
 
 
-def load_page(src: Source, problems: Problems) -> PlainPage | None:
-    check = _Check(src, problems)
+def load_page(src: Source, problems: Problems, files: HubFiles) -> PlainPage | None:
+    check = _Check(src, problems, files)
     before = len(problems.errors)
     check.unknown_keys(PAGE_KEYS)
     title = check.text("title", required=True)
@@ -443,7 +468,7 @@ def load_page(src: Source, problems: Problems) -> PlainPage | None:
     if len(problems.errors) > before or title is None or slug is None:
         return None
     return PlainPage(Path(problems.rel(src.path)), slug, title, summary, src.body, src.body_line,
-                     _assets(src.path))
+                     _assets(files, src.path))
 
 
 def source_key(file_hash: str) -> str:
@@ -456,11 +481,13 @@ def _parse_one(job: tuple[Path, Path | None]) -> tuple[str, Source | None, list[
     since it was hashed)."""
     path, root = job
     problems = Problems(root)
-    data = path.read_bytes()
-    return source_key(digest(data)), read_source(path, problems, data), list(problems)
+    data = read_refusing(HubFiles(root), path, problems) if root is not None else None
+    if data is None:
+        return "", None, list(problems)
+    return source_key(digest(data)), parse_source(path, data, problems), list(problems)
 
 
-def _cached_sources(paths: list[Path], content: Path, problems: Problems, cache: Cache | None,
+def _cached_sources(files: HubFiles, paths: list[Path], problems: Problems, cache: Cache | None,
                     jobs: int | None, hashes: Mapping[str, str] | None
                     ) -> dict[Path, Source | None]:
     """Parse every file, taking unchanged ones (same bytes) from the cache. Files are read one
@@ -470,11 +497,15 @@ def _cached_sources(paths: list[Path], content: Path, problems: Problems, cache:
     if cache is not None and not cache.enabled:
         cache = None
     keys: dict[Path, str] = {}
+    content = files.root / "content"
     if cache is not None:
         hashes = hashes or {}
         for path in paths:
             known_hash = hashes.get(path.relative_to(content).as_posix())
-            keys[path] = source_key(known_hash or digest(path.read_bytes()))
+            if known_hash is None:
+                data = read_refusing(files, path, Problems(problems.root))
+                known_hash = digest(data) if data is not None else ""
+            keys[path] = source_key(known_hash)
     known = cache.get_many("source", keys.values()) if cache else {}
     parsed: dict[Path, Source | None] = {}
     fresh: dict[str, Any] = {}
@@ -484,7 +515,7 @@ def _cached_sources(paths: list[Path], content: Path, problems: Problems, cache:
     for path, (key, src, found) in zip(missing, results, strict=True):
         problems.extend(found)
         parsed[path] = src
-        if src is not None:
+        if src is not None and key:
             fresh[key] = {"meta": src.meta, "lines": src.lines, "body": src.body,
                           "body_line": src.body_line}
         if cache and len(fresh) >= 200:
@@ -511,8 +542,9 @@ def load_content(config: Config, problems: Problems, cache: Cache | None = None,
     if not (root / "content").is_dir():
         problems.error(root / "content", "no content/ folder", hint="create content/articles/")
         return items, pages
+    files = HubFiles(root)
     paths = []
-    for path in content_files(root):
+    for path in content_files(files, problems):
         parts = path.relative_to(root / "content").parts
         section = parts[0] if len(parts) > 1 else ""
         if section != "pages" and section not in TYPE_OF_SECTION:
@@ -525,18 +557,18 @@ def load_content(config: Config, problems: Problems, cache: Cache | None = None,
                            "content/<section>/<name>/index.md")
             continue
         paths.append(path)
-    sources = _cached_sources(paths, root / "content", problems, cache, jobs, hashes)
+    sources = _cached_sources(files, paths, problems, cache, jobs, hashes)
     for path in paths:
         section = path.relative_to(root / "content").parts[0]
         src = sources[path]
         if src is None:
             continue
         if section == "pages":
-            page = load_page(src, problems)
+            page = load_page(src, problems, files)
             if page is not None:
                 pages.append(page)
         else:
-            item = load_item(src, section, config, problems)
+            item = load_item(src, section, config, problems, files)
             if item is not None:
                 items.append(item)
     _check_unique(items, pages, problems, root)

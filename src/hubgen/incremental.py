@@ -25,7 +25,6 @@ import dataclasses
 import datetime as dt
 import functools
 import os
-import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from .config import Config
 from .content import load_item, read_source
 from .errors import Problems
 from .model import Hub, Item, PlainPage, Topic
+from .sources import HubFiles, Refused
 
 
 @dataclass(frozen=True)
@@ -58,32 +58,34 @@ def content_hashes(root: Path, cache: Cache) -> dict[str, str]:
     A file changed in the last RACY_SECONDS is read every time: a second write within the
     file system's clock tick could keep both its size and its time (git's "racy clean" case).
     """
+    files = HubFiles(root)
     base = str(root / "content")
-    stats: dict[str, tuple[str, str]] = {}
+    stats: dict[str, tuple[Path, str]] = {}
     recent: set[str] = set()
+    refused = Problems(root)  # reported by the load stage; here they only count as inputs
     racy_after = time.time_ns() - int(RACY_SECONDS * 1e9)
-    for dirpath, _dirnames, filenames in os.walk(base):
-        for name in filenames:
-            full = os.path.join(dirpath, name)
+    if os.path.isdir(base):
+        for path in files.files(root / "content", refused):
             try:
-                info = os.stat(full)
+                info = os.stat(path)
             except OSError:  # removed while we looked
                 continue
-            if stat.S_ISREG(info.st_mode):
-                rel = full[len(base) + 1:].replace(os.sep, "/")
-                key = f"{rel}:{info.st_size}:{info.st_mtime_ns}"
-                stats[rel] = (full, key)
-                if info.st_mtime_ns >= racy_after:
-                    recent.add(key)
+            rel = str(path)[len(base) + 1:].replace(os.sep, "/")
+            key = f"{rel}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+            stats[rel] = (path, key)
+            if info.st_mtime_ns >= racy_after:
+                recent.add(key)
     keys = [key for _, key in stats.values() if key not in recent]
     known = {key: _HASHES[base + key] for key in keys if base + key in _HASHES}
     if len(known) < len(keys):
         known.update(cache.get_many("filehash", [key for key in keys if key not in known]))
     fresh = {}
-    for full, key in stats.values():
+    for path, key in stats.values():
         if key not in known:
-            with open(full, "rb") as handle:
-                fresh[key] = digest(handle.read())
+            try:
+                fresh[key] = files.digest(path)
+            except Refused as exc:  # replaced meanwhile: the load stage says what is wrong
+                fresh[key] = digest("refused", exc.reason)
     lasting = {key: h for key, h in fresh.items() if key not in recent}
     cache.put_many("filehash", lasting)
     if lasting:
@@ -91,7 +93,11 @@ def content_hashes(root: Path, cache: Cache) -> dict[str, str]:
     hashes = {**known, **fresh}
     _HASHES.clear()
     _HASHES.update({base + key: hashes[key] for key in keys})
-    return {rel: hashes[key] for rel, (_, key) in sorted(stats.items())}
+    found = {rel: hashes[key] for rel, (_, key) in stats.items()}
+    # A file the build may not read counts too, so adding or removing such a link is a change.
+    for problem in refused:
+        found[problem.path] = digest("refused", problem.message)
+    return dict(sorted(found.items()))
 
 
 RACY_SECONDS = 2.0
@@ -193,8 +199,9 @@ def body_edits(config: Config, hub: Hub, changed: list[str],
         # An item held back (draft, scheduled), or with files beside it: the full pass.
         if old is None or old.assets or source in warned:
             return None
-        src = read_source(config.root / source, problems)
-        item = load_item(src, name.split("/", 1)[0], config, problems) if src else None
+        files = HubFiles(config.root)
+        src = read_source(files, config.root / source, problems)
+        item = load_item(src, name.split("/", 1)[0], config, problems, files) if src else None
         if item is None or len(problems) or \
                 dataclasses.replace(item, body="") != dataclasses.replace(old, body=""):
             return None  # its front matter changed, or it has a problem to report

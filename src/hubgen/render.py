@@ -7,6 +7,7 @@ parallel renderer (build.py) rely on.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +25,7 @@ from .gating import Gate
 from .markdown import Rendered, html_to_text
 from .model import Hub, Item, PlainPage
 from .seo import Feed, PageMeta, item_jsonld, site_jsonld
+from .sources import HubFiles, Refused
 from .theme import StaticFile
 from .views import FormResult, ItemView, JourneyStep, Matrix, Views, cell_url
 
@@ -93,6 +95,11 @@ class Site:
     consent_version: str
     preview: bool = False
     feeds: tuple[Feed, ...] = field(default=())
+
+    @functools.cached_property
+    def files(self) -> HubFiles:
+        """The gate through which the pages' files are read (sources.py)."""
+        return HubFiles(self.config.root)
 
     def page(self, template: str, meta: PageMeta, **context: Any) -> PageJob:
         if not meta.feeds:
@@ -198,9 +205,18 @@ def _files(site: Site, item: Item, url: str, names: set[str],
            public: bool) -> Iterator[Output | Page]:
     source_dir = site.config.root / item.source.parent
     for name in sorted(n for n in names if n):
-        path = source_dir / name
-        if path.is_file():
-            yield Output(url.strip("/") + "/" + name, None, public=public, reuse=path)
+        real = _readable(site, source_dir / name)
+        if real is not None:
+            yield Output(url.strip("/") + "/" + name, None, public=public, reuse=real)
+
+
+def _readable(site: Site, path: Path) -> Path | None:
+    """The real path of a file the build may publish (sources.py), else None: a file the load
+    stage refused, or a name in the body that is no file (the link check reports that)."""
+    try:
+        return site.files.vet(path)
+    except Refused:
+        return None
 
 
 def paginate(site: Site, items: Sequence[Item], url: str) -> Iterator[tuple[str, tuple[ItemView, ...], Any]]:
@@ -315,7 +331,9 @@ def plain_pages(site: Site, pages: Sequence[PlainPage],
         content, form = embed_form(site, rendered[page.url], "page-" + page.slug, page.url)
         yield Page(index_path(page.url), site.page("page.html", meta, content=content, form=form))
         for asset in page.assets:
-            yield Output(page.url.strip("/") + "/" + asset.name, None, reuse=asset)
+            real = _readable(site, asset)
+            if real is not None:
+                yield Output(page.url.strip("/") + "/" + asset.name, None, reuse=real)
 
 
 # The site's own utility pages: public, but noindex, and in no sitemap or search index.

@@ -58,7 +58,7 @@ from .livereload import (
     tools_page,
 )
 from .sitefiles import HTML, content_type, locate, open_file
-from .theme import builtin_themes_dir
+from .sources import builtin_themes_dir
 
 PREVIEW_DIR = Path(".hubgen") / "preview"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000

@@ -8,7 +8,9 @@ one static file or one message and inherit the rest.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,25 +20,26 @@ from urllib.parse import urlsplit
 
 import jinja2
 from babel.dates import format_date as babel_format_date
+from jinja2.loaders import split_template_path
 
 from .config import LANGUAGES, Config
 from .errors import Problems
-
-_PACKAGE = Path(__file__).resolve().parent
-
-
-def builtin_themes_dir() -> Path:
-    """Installed wheel: hubgen/themes; editable checkout: the repo's themes/ folder."""
-    packaged = _PACKAGE / "themes"
-    return packaged if packaged.is_dir() else _PACKAGE.parent.parent / "themes"
+from .sources import HubFiles, Refused, builtin_themes_dir
 
 
 def theme_chain(config: Config, problems: Problems) -> list[Path]:
-    """Theme folders, most specific first, ending with the built-in default."""
+    """Theme folders, most specific first, ending with the built-in default. A theme folder of
+    the hub that is a link out of the hub is refused (sources.py)."""
     chain: list[Path] = []
+    files = HubFiles(config.root)
     for base in (config.root / "themes", builtin_themes_dir()):
         candidate = base / config.theme
         if candidate.is_dir() and candidate.resolve() not in [c.resolve() for c in chain]:
+            try:
+                files.vet_folder(candidate)
+            except Refused as refused:
+                problems.error(candidate, refused.reason, hint=refused.hint)
+                return [builtin_themes_dir() / "default"]
             chain.append(candidate)
             break
     if not chain:
@@ -65,12 +68,16 @@ class Messages:
 
 def load_messages(chain: list[Path], config: Config, problems: Problems) -> Messages:
     table: dict[str, str] = {}
+    files = HubFiles(config.root)
     for theme in reversed(chain):  # default first, then overrides
         path = theme / "messages.toml"
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
         try:
-            data = tomllib.loads(path.read_text("utf-8"))
+            data = tomllib.loads(files.read(path).decode("utf-8"))
+        except Refused as refused:
+            problems.error(path, refused.reason, hint=refused.hint)
+            continue
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             problems.error(path, f"invalid message catalogue: {exc}")
             continue
@@ -95,33 +102,38 @@ class StaticFile:
     url: str  # fingerprinted site path, e.g. "/static/hub.1a2b3c4d5e.css"
 
 
-def static_files(chain: list[Path]) -> dict[str, StaticFile]:
-    """Every static file of the chain (most specific wins), fingerprinted by content hash."""
+def static_files(chain: list[Path], files: HubFiles,
+                 problems: Problems | None = None) -> dict[str, StaticFile]:
+    """Every static file of the chain (most specific wins), fingerprinted by content hash; each
+    by its real path (sources.py), so what is copied is what was vetted."""
     found: dict[str, Path] = {}
     for theme in reversed(chain):
         base = theme / "static"
         if base.is_dir():
-            for path in sorted(base.rglob("*")):
-                if path.is_file():
-                    found[path.relative_to(base).as_posix()] = path
+            for path in files.files(base, problems):
+                found[path.relative_to(base).as_posix()] = files.vet(path)
     out = {}
     for name, path in sorted(found.items()):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        digest = hashlib.sha256(files.read(path, limit=None)).hexdigest()[:10]
         stem, dot, ext = name.rpartition(".")
         hashed = f"{stem}.{digest}.{ext}" if dot else f"{name}.{digest}"
         out[name] = StaticFile(name, path, f"/static/{hashed}")
     return out
 
 
-def theme_fingerprint(chain: list[Path], messages: Messages) -> str:
-    """A hash of every template and of the messages in use: any edit changes it."""
+def theme_fingerprint(chain: list[Path], messages: Messages, files: HubFiles,
+                      problems: Problems) -> str:
+    """A hash of every template and of the messages in use: any edit changes it. A template
+    the build may not read (sources.py) is recorded in `problems`."""
     h = hashlib.sha256()
     for theme in chain:
         base = theme / "templates"
-        for path in sorted(base.rglob("*")) if base.is_dir() else ():
-            if path.is_file():
-                h.update(path.relative_to(base).as_posix().encode() + b"\0")
-                h.update(path.read_bytes() + b"\0")
+        for path in files.files(base, problems) if base.is_dir() else ():
+            h.update(path.relative_to(base).as_posix().encode() + b"\0")
+            try:
+                h.update(files.read(path) + b"\0")
+            except Refused as refused:
+                problems.error(path, refused.reason, hint=refused.hint)
     h.update(repr(sorted(messages.table.items())).encode())
     return h.hexdigest()
 
@@ -136,7 +148,7 @@ def make_environment(
     preview: bool,
 ) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(t / "templates") for t in chain]),
+        loader=ThemeLoader([t / "templates" for t in chain], HubFiles(config.root)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -162,6 +174,37 @@ def make_environment(
         preview=preview,
     )
     return env
+
+
+class ThemeLoader(jinja2.BaseLoader):
+    """Templates from the theme chain, read through the hub's gate (sources.py): a template that
+    is a link out of its theme is an error, never included in a page."""
+
+    def __init__(self, folders: list[Path], files: HubFiles) -> None:
+        self.folders, self.files = folders, files
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        parts = split_template_path(template)  # refuses '..' and the like
+        for folder in self.folders:
+            path = folder.joinpath(*parts)
+            if not os.path.lexists(path):
+                continue
+            try:
+                text = self.files.read(path).decode("utf-8")
+            except Refused as refused:
+                raise jinja2.TemplateNotFound(
+                    template, f"{template}: {refused.reason} ({refused.hint})") from None
+            return text, str(path), functools.partial(_unchanged_since, path,
+                                                      os.stat(path).st_mtime_ns)
+        raise jinja2.TemplateNotFound(template)
+
+
+def _unchanged_since(path: Path, mtime: int) -> bool:
+    try:
+        return os.stat(path).st_mtime_ns == mtime
+    except OSError:
+        return False
 
 
 def date_formatter(language: str) -> Callable[[dt.date | None], str]:

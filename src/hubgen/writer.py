@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import BuildFailed, Problem, UsageError
 from .render import Output
 
 
@@ -36,36 +37,74 @@ def _check_relative(path: str) -> None:
 
 
 Stamp = tuple[int, int]  # (size, modification time in ns)
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 
 
 def stamp(path: str | Path) -> Stamp:
     """What a record about a file remembers of it: it is trusted only while the file still has
     this size and time, so a file a later build rewrote (or someone edited) is never taken for
-    the one recorded."""
+    the one recorded. A link or anything but a regular file has no stamp: a build never makes
+    one, so whatever put it there, it is made again."""
     try:
-        info = os.stat(path)
+        info = os.lstat(path)
     except OSError:
+        return (-1, -1)
+    if not stat.S_ISREG(info.st_mode):
         return (-1, -1)
     return (info.st_size, info.st_mtime_ns)
 
 
-def _unchanged(previous: str, data: bytes) -> bool:
+def _open_regular(path: str | Path) -> int | None:
+    """A descriptor of a regular file, opened without following a link; None for anything else."""
     try:
-        if os.stat(previous).st_size != len(data):
-            return False
-        with open(previous, "rb") as handle:
-            return handle.read() == data
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unchanged(previous: str, data: bytes) -> bool:
+    fd = _open_regular(previous)
+    if fd is None:
         return False
+    try:
+        if os.fstat(fd).st_size != len(data):
+            return False
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read() == data
+    finally:
+        os.close(fd)
 
 
 def _same_file(previous: str, source: Path) -> bool:
-    """A copy made by an earlier build (copy2 keeps size and modification time) of this source."""
+    """A copy made by an earlier build (_copy keeps the modification time) of this source."""
     try:
-        old, new = os.stat(previous), os.stat(source)
+        old, new = os.lstat(previous), os.stat(source)
     except OSError:
         return False
-    return (old.st_size, old.st_mtime_ns) == (new.st_size, new.st_mtime_ns)
+    return stat.S_ISREG(old.st_mode) and \
+        (old.st_size, old.st_mtime_ns) == (new.st_size, new.st_mtime_ns)
+
+
+def _copy(source: Path, target: str) -> None:
+    """Copy a file as it is, keeping its modification time. `source` is a real path vetted by
+    sources.py; it is opened without following a link, so a file swapped for a link since is
+    refused rather than published."""
+    fd = _open_regular(source)
+    if fd is None:
+        raise BuildFailed([Problem(str(source), "changed into a link or went away while the site "
+                                   "was being built", hint="build again")])
+    try:
+        info = os.fstat(fd)
+        with os.fdopen(fd, "rb", closefd=False) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    finally:
+        os.close(fd)
 
 
 class Placer:
@@ -148,7 +187,7 @@ class Staging:
             return Output(path, None, output.public, reuse=Path(previous), key=output.key)
         # A file copied as it is (a cover, a download, a theme file): a copy, never a link into
         # the hub's sources.
-        shutil.copy2(output.reuse, self.placer.target(path))
+        _copy(output.reuse, self.placer.target(path))
         self.written += 1
         self._staged.append(path)
         return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
@@ -176,16 +215,13 @@ class Staging:
             if self._fresh and not self.out.exists():
                 self.folder.rename(self.out)
                 return
-            made: set[str] = set()
+            folders = _Folders(self._out)
             for path in self._staged:
                 target = f"{self._out}/{path}"
-                parent = target.rpartition("/")[0]
-                if parent not in made:
-                    _make_folder(Path(parent))
-                    made.add(parent)
+                folders.make(target.rpartition("/")[0])
                 if os.path.isdir(target) and not os.path.islink(target):
                     shutil.rmtree(target)  # a folder where this build puts a file
-                os.replace(f"{self._folder}/{path}", target)
+                os.replace(f"{self._folder}/{path}", target)  # replaces a link, never follows it
             if remove_stale:
                 self._remove_stale()
         self.abort()
@@ -199,9 +235,12 @@ class Staging:
             prefix = base + "/" if base else ""
             holds = False
             for name in filenames:
-                if prefix + name in self._paths:
+                if prefix + name in self._paths and not os.path.islink(os.path.join(dirpath, name)):
                     holds = True
                 else:
+                    os.unlink(os.path.join(dirpath, name))
+            for name in dirnames:  # a link to a folder: never the build's, never followed
+                if os.path.islink(os.path.join(dirpath, name)):
                     os.unlink(os.path.join(dirpath, name))
             if holds or any(os.path.join(dirpath, name) in kept for name in dirnames):
                 kept.add(dirpath)
@@ -213,12 +252,25 @@ class Staging:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _make_folder(folder: Path) -> None:
-    """mkdir -p, replacing a file that stands where a folder must be."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        for parent in [*reversed(folder.parents), folder]:
-            if parent.is_file() or parent.is_symlink():
-                parent.unlink()
-        folder.mkdir(parents=True, exist_ok=True)
+class _Folders:
+    """Makes folders inside the output, never through a link: a link or a file that stands where
+    a folder must be is removed first, so nothing is ever written outside the output folder."""
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+        self._made = {out}
+
+    def make(self, folder: str) -> None:
+        if folder in self._made:
+            return
+        self.make(folder.rpartition("/")[0])
+        try:
+            info: os.stat_result | None = os.lstat(folder)
+        except FileNotFoundError:
+            info = None
+        if info is not None and not stat.S_ISDIR(info.st_mode):
+            os.unlink(folder)  # a link (to anywhere) or a file
+            info = None
+        if info is None:
+            os.mkdir(folder)
+        self._made.add(folder)

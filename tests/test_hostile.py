@@ -1,0 +1,201 @@
+"""Hostile input (issue 12): what lies outside the hub is never read or published, and no input
+hangs a build. Each case writes its hub into tmp_path and asserts the clear error and the absence
+of the bytes that must not leak."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import HubFactory, item
+from hubgen.build import BuildOptions, build
+from hubgen.cli import main
+from hubgen.errors import BuildFailed
+
+SECRET = "s3cr3t-value-that-must-never-be-published"
+
+
+def failed_build(hub: HubFactory, **options: object) -> list[str]:
+    with pytest.raises(BuildFailed) as failed:
+        build(BuildOptions(root=hub.root, **options))  # type: ignore[arg-type]
+    return [str(p) for p in failed.value.problems]
+
+
+def published_bytes(folder: Path) -> bytes:
+    if not folder.exists():
+        return b""
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the hub, with a file in it that must never be published."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "secret.txt").write_text(SECRET, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("key", ["cover", "download"])
+def test_a_cover_or_download_linking_out_of_content_is_refused(make_hub, outside, key) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A", **{key: "fil.txt"})})
+    os.symlink(outside / "secret.txt", hub.root / "content/articles/fil.txt")
+    problems = failed_build(hub)
+    assert problems == ["content/articles/a.md:3: '" + key + "' file 'fil.txt' is a link to a file "
+                        "outside content/ (hubgen never publishes files from outside the hub: "
+                        "put the file itself here instead of a link)",
+                        "content/articles/fil.txt: is a link to a file outside content/ (hubgen "
+                        "never publishes files from outside the hub: put the file itself here "
+                        "instead of a link)"]
+    assert SECRET.encode() not in published_bytes(hub.root / "output")
+
+
+def test_the_build_environment_is_never_published(make_hub, monkeypatch) -> None:
+    monkeypatch.setenv("HUBGEN_GATE_SECRET", SECRET)
+    hub = make_hub(files={"content/articles/a/index.md": item("A", cover="cover.png")})
+    os.symlink("/proc/self/environ", hub.root / "content/articles/a/cover.png")
+    problems = failed_build(hub)
+    assert any("content/articles/a/cover.png: is a link to a file outside content/" in p
+               for p in problems)
+    assert SECRET.encode() not in published_bytes(hub.root / "output")
+
+
+def test_a_link_to_the_hubs_own_settings_is_refused(make_hub) -> None:
+    # Inside the hub, but not content: hub.toml, .git and .hubgen (the leads) are never published.
+    hub = make_hub(files={"content/articles/a/index.md": item("A", download="hub.pdf")})
+    os.symlink("../../../hub.toml", hub.root / "content/articles/a/hub.pdf")
+    problems = failed_build(hub)
+    assert any(p.startswith("content/articles/a/hub.pdf: is a link to a file outside content/")
+               for p in problems)
+    assert not (hub.root / "output").exists()
+
+
+def test_a_linked_file_beside_an_item_or_a_page_is_refused(make_hub, outside) -> None:
+    hub = make_hub(files={
+        "content/articles/a/index.md": item("A", body="![Bilde](bilde.png)\n"),
+        "content/pages/om/index.md": "---\ntitle: Om\n---\n\n![Kart](kart.png)\n",
+    })
+    os.symlink(outside / "secret.txt", hub.root / "content/articles/a/bilde.png")
+    os.symlink(outside / "secret.txt", hub.root / "content/pages/om/kart.png")
+    problems = failed_build(hub)
+    assert [p.split(":")[0] for p in problems] == ["content/articles/a/bilde.png",
+                                                   "content/pages/om/kart.png"]
+
+
+def test_a_markdown_file_or_a_section_folder_linking_out_is_refused(make_hub, outside) -> None:
+    (outside / "x.md").write_text(item("Fra utsiden", body=SECRET), encoding="utf-8")
+    (outside / "section").mkdir()
+    (outside / "section" / "y.md").write_text(item("Også utenfra", body=SECRET), encoding="utf-8")
+    hub = make_hub(files={"content/articles/a.md": item("A")})
+    os.symlink(outside / "x.md", hub.root / "content/articles/x.md")
+    os.symlink(outside / "section", hub.root / "content/checklists")
+    problems = failed_build(hub)
+    assert problems == [
+        "content/articles/x.md: is a link to a file outside content/ (hubgen never publishes "
+        "files from outside the hub: put the file itself here instead of a link)",
+        "content/checklists: is a link to a folder outside content/ (hubgen never publishes files"
+        " from outside the hub: put the folder itself here instead of a link)"]
+
+
+def test_links_that_stay_inside_content_are_followed(make_hub) -> None:
+    hub = make_hub(files={
+        "content/articles/a/index.md": item("A", cover="cover.svg"),
+        "content/articles/shared/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+        "content/articles/shared/index.md": item("Felles"),
+    })
+    os.symlink("../shared/logo.svg", hub.root / "content/articles/a/cover.svg")
+    build(BuildOptions(root=hub.root))
+    assert (hub.root / "output/articles/a/cover.svg").read_bytes().startswith(b"<svg")
+    assert not (hub.root / "output/articles/a/cover.svg").is_symlink()
+
+
+def test_a_pipe_in_content_is_an_error_not_a_hang(make_hub) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A")})
+    os.mkfifo(hub.root / "content/articles/pipe.md")
+    os.mkfifo(hub.root / "content/articles/cover.png")
+    run = subprocess.run([sys.executable, "-m", "hubgen.cli", "build", "--root", str(hub.root)],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 1
+    assert "content/articles/pipe.md: is a pipe, device or socket, not a regular file" in run.stderr
+    assert "content/articles/cover.png: is a pipe, device or socket" in run.stderr
+
+
+def test_a_theme_file_linking_out_of_the_hub_is_refused(make_hub, outside) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A"),
+                          "hub.toml": HUB_WITH_THEME})
+    static = hub.root / "themes/egen/static"
+    static.mkdir(parents=True)
+    os.symlink(outside / "secret.txt", static / "extra.css")
+    templates = hub.root / "themes/egen/templates/partials"
+    templates.mkdir(parents=True)
+    os.symlink(outside / "secret.txt", templates / "footer.html")
+    problems = failed_build(hub)
+    assert any(p.startswith("themes/egen/static/extra.css: is a link to a file outside themes/")
+               for p in problems)
+    assert any("footer.html" in p and "outside themes/" in p for p in problems)
+    assert SECRET.encode() not in published_bytes(hub.root / "output")
+
+
+def test_a_hub_toml_linking_out_of_the_hub_is_refused(make_hub, outside) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A")})
+    (outside / "hub.toml").write_text((hub.root / "hub.toml").read_text("utf-8"), "utf-8")
+    (hub.root / "hub.toml").unlink()
+    os.symlink(outside / "hub.toml", hub.root / "hub.toml")
+    assert failed_build(hub)[0].startswith("hub.toml: is a link to a file outside the hub folder")
+
+
+def test_check_fails_on_a_linked_file(make_hub, outside, capsys) -> None:
+    hub = make_hub(files={"content/ebooks/e.md": item("E", phase="late", download="e.pdf")})
+    os.symlink("/etc/passwd", hub.root / "content/ebooks/e.pdf")
+    assert main(["check", "--strict", "--root", str(hub.root)]) == 1
+    assert "content/ebooks/e.pdf: is a link to a file outside content/" in capsys.readouterr().err
+
+
+def test_a_link_added_after_a_good_build_is_reported_by_the_next(make_hub, outside) -> None:
+    hub = make_hub(files={"content/articles/a/index.md": item("A")})
+    build(BuildOptions(root=hub.root))
+    os.symlink(outside / "secret.txt", hub.root / "content/articles/a/bilde.png")
+    assert failed_build(hub) == [
+        "content/articles/a/bilde.png: is a link to a file outside content/ (hubgen never "
+        "publishes files from outside the hub: put the file itself here instead of a link)"]
+
+
+def test_a_link_inside_the_output_never_leads_the_build_outside_it(make_hub, outside) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A"), "content/articles/b.md": item("B")})
+    build(BuildOptions(root=hub.root))
+    out = hub.root / "output"
+    before = sorted(p.name for p in outside.iterdir())
+    # Someone (or another tool) left links in the output: to a folder outside, and to a file.
+    import shutil
+    shutil.rmtree(out / "articles")
+    os.symlink(outside, out / "articles")
+    (out / "index.html").unlink()
+    os.symlink(outside / "secret.txt", out / "index.html")
+    hub.write("content/articles/a.md", item("A endret"))
+    build(BuildOptions(root=hub.root))
+    assert sorted(p.name for p in outside.iterdir()) == before  # nothing written out there
+    assert (outside / "secret.txt").read_text("utf-8") == SECRET
+    assert not (out / "articles").is_symlink() and (out / "articles/a/index.html").is_file()
+    assert not (out / "index.html").is_symlink()
+    assert SECRET.encode() not in published_bytes(out)
+
+
+HUB_WITH_THEME = """\
+[site]
+title = "Testhub"
+base_url = "https://hub.example.no/"
+theme = "egen"
+
+[personas.cfo]
+label = "Økonomidirektør"
+
+[phases.early]
+label = "Tidlig fase"
+
+[forms]
+privacy_url = "/personvern/"
+"""
