@@ -16,9 +16,9 @@ from bs4 import BeautifulSoup
 from conftest import HUB_TOML, comparable, item
 from hubgen import parallel
 from hubgen.build import BuildOptions, build, load, render_bodies
-from hubgen.cache import open_cache
 from hubgen.cli import main
 from hubgen.errors import BuildFailed
+from hubgen.state.cache import open_cache
 
 REPO = Path(__file__).resolve().parent.parent
 

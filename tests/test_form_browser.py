@@ -17,13 +17,13 @@ import pytest
 from browser import launch_chromium
 from conftest import HUB_TOML, item, stored_submissions
 from hubgen.build import BuildOptions, build
-from hubgen.collector import make_app, make_collector_server
-from hubgen.gating import Gate
+from hubgen.collector.app import make_app, make_collector_server
+from hubgen.gating.gate import Gate
 from hubgen.model import Item
 
 pytestmark = pytest.mark.browser
 
-SCHEMA = Path(__file__).resolve().parent.parent / "src/hubgen/schemas/submission.schema.json"
+SCHEMA = Path(__file__).resolve().parent.parent / "src/hubgen/collector/schemas/submission.schema.json"
 HIDDEN = "Denne lukkede setningen kommer bare fram etter skjemaet er sendt inn"
 SECRET = "browser-test-secret"
 

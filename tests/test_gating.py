@@ -11,7 +11,7 @@ from conftest import HUB_TOML, item
 from hubgen.build import BuildOptions, build, load
 from hubgen.check import run_check
 from hubgen.errors import BuildFailed
-from hubgen.gating import DEV_SECRET, Gate
+from hubgen.gating.gate import DEV_SECRET, Gate
 
 SENTINEL = "Sentinelsetningen om hemmelige marginer skal aldri vises offentlig"
 TEASER = "Denne innledningen er offentlig og forteller hva e-boken handler om"

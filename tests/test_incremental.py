@@ -52,7 +52,7 @@ def cache_held(hub: HubFactory, monkeypatch: pytest.MonkeyPatch,
                mode: str = "EXCLUSIVE") -> Iterator[None]:
     """Another build holds the hub's cache: EXCLUSIVE, it cannot be used at all; IMMEDIATE, it
     can be read but not written."""
-    from hubgen import cache
+    from hubgen.state import cache
 
     monkeypatch.setattr(cache, "LOCK_SECONDS", 0.1)
     holder = sqlite3.connect(hub.root / ".hubgen/cache.sqlite")
@@ -328,7 +328,7 @@ def test_a_build_that_could_not_record_leaves_no_stale_page(make_hub, tmp_path: 
 
 
 def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path) -> None:
-    from hubgen.cache import SCHEMA
+    from hubgen.state.cache import SCHEMA
 
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
@@ -345,7 +345,7 @@ def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path
 def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_path: Path) -> None:
     """`hubgen serve` starts on an output that stands: its first edit still takes road 2 from
     memory, and gives the clean build's bytes."""
-    from hubgen import incremental
+    from hubgen.state import inputs as incremental
 
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))

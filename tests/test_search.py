@@ -15,8 +15,8 @@ import pytest
 
 from browser import launch_chromium
 from conftest import comparable, item
-from hubgen import search
 from hubgen.build import BuildOptions, build
+from hubgen.render import search
 
 GATED = "Gyrokompassets deviasjon halveres etter programvareoppdateringen"
 OPEN = "Ekkoloddets kalibrering skjer hver vinter ved kai"

@@ -24,11 +24,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HUB_TOML, item
-from hubgen import collector
 from hubgen.cli import main
-from hubgen.livereload import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
-from hubgen.serve import PreviewServer
-from hubgen.sitefiles import content_type, locate
+from hubgen.collector import app as collector
+from hubgen.serve.live import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
+from hubgen.serve.server import PreviewServer
+from hubgen.serve.sitefiles import content_type, locate
 
 CANARY = "leak-canary-7f3a"  # in hub.toml: must never appear in a response
 HUB = HUB_TOML + f"\n# {CANARY}\n"

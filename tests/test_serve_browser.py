@@ -12,7 +12,7 @@ import pytest
 
 from browser import launch_chromium
 from conftest import HUB_TOML, item
-from hubgen.serve import PreviewServer
+from hubgen.serve.server import PreviewServer
 
 FIRST = "content/articles/first.md"
 SECONDS = 15_000  # Playwright timeouts are in milliseconds

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import HUB_TOML, item
-from hubgen import content
 from hubgen.build import BuildOptions, load
 from hubgen.cli import main
-from hubgen.content import load_front_matter
+from hubgen.content import frontmatter as content
+from hubgen.content.frontmatter import load_front_matter
 from hubgen.errors import BuildFailed
 
 SITES = Path(__file__).parent / "sites"

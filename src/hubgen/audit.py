@@ -20,12 +20,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
-from .errors import Problem
-from .gating import Gate
-from .markdown import Rendered, html_to_text
-from .model import Item
-from .sources import HubFiles
+from hubgen.config import Config
+from hubgen.errors import Problem
+from hubgen.gating.gate import Gate
+from hubgen.model import Item
+from hubgen.render.markdown import Rendered, html_to_text
+from hubgen.sources import HubFiles
 
 MIN_WORDS = 6  # shorter sentences ("Les mer.") can appear anywhere by chance
 _TAG = re.compile(r"<[^>]*>")

@@ -22,15 +22,45 @@ from typing import Any, TypeVar
 import jinja2
 from markupsafe import Markup
 
-from . import search
-from .cache import VERSION_SALT, Cache, CacheReader, digest, open_cache
-from .config import Config, load_config
-from .content import load_content, read_source, today
-from .errors import BuildFailed, Problem, Problems
-from .forms import consent_version, consent_words
-from .gating import Gate, make_gate
-from .hub import build_hub
-from .incremental import (
+from hubgen.config import Config, load_config, today
+from hubgen.content.frontmatter import read_source
+from hubgen.content.load import load_content
+from hubgen.errors import BuildFailed, Problem, Problems
+from hubgen.gating.forms import consent_version, consent_words
+from hubgen.gating.gate import Gate, make_gate
+from hubgen.hub import build_hub
+from hubgen.model import Hub, Item
+from hubgen.output.writer import Placer, Staging, Stamp, check_target, stamp
+from hubgen.parallel import parallel_iter, release_memory
+from hubgen.render import search
+from hubgen.render.links import check_links
+from hubgen.render.markdown import RENDER_VERSION, Rendered, render_markdown
+from hubgen.render.pages import (
+    Output,
+    Page,
+    PageJob,
+    Site,
+    hub_pages,
+    item_pages,
+    plain_pages,
+    special_pages,
+    static_outputs,
+)
+from hubgen.render.publish import feed_list, feeds, headers, manifest, robots, sitemap
+from hubgen.render.templates import (
+    Messages,
+    StaticFile,
+    base_path,
+    load_messages,
+    make_environment,
+    static_files,
+    theme_chain,
+    theme_fingerprint,
+)
+from hubgen.render.views import Views
+from hubgen.sources import HubFiles
+from hubgen.state.cache import VERSION_SALT, Cache, CacheReader, digest, open_cache
+from hubgen.state.inputs import (
     Inputs,
     Kept,
     body_edits,
@@ -42,35 +72,6 @@ from .incremental import (
     restore_hub,
     state_record,
 )
-from .links import check_links
-from .markdown import RENDER_VERSION, Rendered, render_markdown
-from .model import Hub, Item
-from .parallel import parallel_iter, release_memory
-from .publish import feed_list, feeds, headers, manifest, robots, sitemap
-from .render import (
-    Output,
-    Page,
-    PageJob,
-    Site,
-    hub_pages,
-    item_pages,
-    plain_pages,
-    special_pages,
-    static_outputs,
-)
-from .sources import HubFiles
-from .theme import (
-    Messages,
-    StaticFile,
-    base_path,
-    load_messages,
-    make_environment,
-    static_files,
-    theme_chain,
-    theme_fingerprint,
-)
-from .views import Views
-from .writer import Placer, Staging, Stamp, check_target, stamp
 
 T = TypeVar("T")
 

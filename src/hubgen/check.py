@@ -9,11 +9,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .audit import audit_files, lint_form, read_tree, secrets_of
-from .build import BuildOptions, build
-from .errors import BuildFailed, Problem
-from .links import check_links
-from .theme import base_path
+from hubgen.audit import audit_files, lint_form, read_tree, secrets_of
+from hubgen.build import BuildOptions, build
+from hubgen.errors import BuildFailed, Problem
+from hubgen.render.links import check_links
+from hubgen.render.templates import base_path
 
 
 def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> list[Problem]:

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
-from .build import BuildOptions, build, load
-from .errors import EXIT_OK, HubgenError, UsageError
-from .report import matrix_counts, matrix_table
-from .scaffold import new_item
+from hubgen import __version__
+from hubgen.build import BuildOptions, build, load
+from hubgen.errors import EXIT_OK, HubgenError, UsageError
+from hubgen.report import matrix_counts, matrix_table
+from hubgen.scaffold import new_item
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -51,7 +51,7 @@ ROADS = {
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import run_check
+    from hubgen.check import run_check
 
     problems = run_check(_root(args), base_url=args.base_url, dev=args.dev)
     for problem in problems:
@@ -132,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
 
     # -- Local preview (serve.py, livereload.py): `serve`. ----------------------------------------
     def cmd_serve(args: argparse.Namespace) -> int:
-        from .serve import serve
+        from hubgen.serve.server import serve
 
         return serve(_root(args), host=args.host, port=args.port, open_browser=args.open)
 
@@ -148,13 +148,13 @@ def parser() -> argparse.ArgumentParser:
 
     # -- The local form backend (collector.py, leads.py): `collect`, `leads export|forget`. --------
     def lead_db(args: argparse.Namespace) -> Path:
-        from .leads import default_db
+        from hubgen.collector.leads import default_db
 
         return Path(args.db).resolve() if args.db else default_db(_root(args))
 
     def cmd_collect(args: argparse.Namespace) -> int:
-        from .cache import work_folder
-        from .collector import make_app, make_collector_server
+        from hubgen.collector.app import make_app, make_collector_server
+        from hubgen.state.cache import work_folder
 
         db = lead_db(args)
         app = make_app(_root(args), db, allowed_origins=tuple(args.allow_origin or ()))
@@ -175,7 +175,7 @@ def parser() -> argparse.ArgumentParser:
         return EXIT_OK
 
     def cmd_leads_export(args: argparse.Namespace) -> int:
-        from .leads import export
+        from hubgen.collector.leads import export
 
         text = export(lead_db(args), args.format)
         if args.out:
@@ -186,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
         return EXIT_OK
 
     def cmd_leads_forget(args: argparse.Namespace) -> int:
-        from .leads import forget
+        from hubgen.collector.leads import forget
 
         print(f"erased {forget(lead_db(args), args.email)} record(s) for {args.email}")
         return EXIT_OK

@@ -7,8 +7,10 @@ keys are all collected, then reported together.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
+import time
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -16,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildFailed, Problems, did_you_mean
-from .model import SECTIONS, Persona, Phase
-from .sources import HubFiles, Refused
+from hubgen.errors import BuildFailed, Problems, did_you_mean
+from hubgen.model import SECTIONS, Persona, Phase
+from hubgen.sources import HubFiles, Refused
 
 LANGUAGES = ("nb", "da", "en")
 ACCESS = ("open", "gated")
@@ -123,6 +125,13 @@ class Config:
     def absolute(self, url: str) -> str:
         """A site-relative URL ('/x/') made absolute against base_url."""
         return self.base_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+def today(config: Config) -> dt.date:
+    """Today in the hub's time zone; SOURCE_DATE_EPOCH fixes it for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = float(epoch) if epoch and epoch.isdigit() else time.time()
+    return dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(config.timezone)).date()
 
 
 def _line_of(text: str, table: str, key: str | None) -> int | None:

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .config import Config
-from .content import make_slug
-from .errors import Problems, did_you_mean
-from .model import Hub, Item, PlainPage, Topic
+from hubgen.config import Config
+from hubgen.content.slugs import make_slug
+from hubgen.errors import Problems, did_you_mean
+from hubgen.model import Hub, Item, PlainPage, Topic
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import Any, TypeVar, cast
 
-from .errors import HubgenError
+from hubgen.errors import HubgenError
 
 T = TypeVar("T")
 P = TypeVar("P")

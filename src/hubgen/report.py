@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Config
-from .model import Hub
+from hubgen.config import Config
+from hubgen.model import Hub
 
 
 def matrix_counts(config: Config, hub: Hub) -> dict[str, Any]:

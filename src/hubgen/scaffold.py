@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .config import load_config
-from .content import make_slug, today
-from .errors import UsageError, did_you_mean
-from .model import SECTIONS
+from hubgen.config import load_config, today
+from hubgen.content.slugs import make_slug
+from hubgen.errors import UsageError, did_you_mean
+from hubgen.model import SECTIONS
 
 # Placeholder bodies in the hub's language: (intro, first heading, closing line or task list).
 BODIES = {

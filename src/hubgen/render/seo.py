@@ -12,8 +12,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .config import Config
-from .model import Item
+from hubgen.config import Config
+from hubgen.model import Item
 
 SCHEMA_TYPES = {"article": "Article", "ebook": "Book", "checklist": "HowTo"}
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from hubgen import __version__
 
 SCHEMA = 2  # bump when an entry's shape changes: an older cache is then started afresh
 LOCK_SECONDS = 10.0  # how long to wait for another build that holds the cache

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
-from .errors import Problem
-from .model import Item, PlainPage
+from hubgen.errors import Problem
+from hubgen.model import Item, PlainPage
 
 # [text](target "title"), ![alt](target), <a href="target">, <img src="target">, reference links.
 _MD_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")

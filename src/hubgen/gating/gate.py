@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import Problems
+from hubgen.errors import Problems
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .model import Access, Item
+    from hubgen.config import Config
+    from hubgen.model import Access, Item
 
 # Used when no secret is set: in soft mode (the public page reveals the address anyway) and with
 # `--dev`. It is public by definition, so a strict-mode production build refuses it.

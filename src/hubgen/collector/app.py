@@ -29,15 +29,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from . import leads
-from .build import BuildOptions, load
-from .cache import open_cache
-from .config import Config
-from .errors import Problems
-from .forms import HONEYPOT, consent_version, consent_words
-from .gating import Gate
-from .model import Item
-from .theme import Messages, base_path, load_messages, theme_chain
+from hubgen.build import BuildOptions, load
+from hubgen.collector import leads
+from hubgen.config import Config
+from hubgen.errors import Problems
+from hubgen.gating.forms import HONEYPOT, consent_version, consent_words
+from hubgen.gating.gate import Gate
+from hubgen.model import Item
+from hubgen.render.templates import Messages, base_path, load_messages, theme_chain
+from hubgen.state.cache import open_cache
 
 log = logging.getLogger("hubgen.collector")
 

@@ -34,12 +34,11 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
 
-from .build import BuildOptions, BuildResult
-from .cache import work_folder
-from .collector import CollectorApp, HubState, hub_state, make_app
-from .errors import EXIT_OK, Problem, UsageError
-from .leads import default_db
-from .livereload import (
+from hubgen.build import BuildOptions, BuildResult
+from hubgen.collector.app import CollectorApp, HubState, hub_state, make_app
+from hubgen.collector.leads import default_db
+from hubgen.errors import EXIT_OK, Problem, UsageError
+from hubgen.serve.live import (
     CHECK_URL,
     CLIENT_JS,
     CLIENT_URL,
@@ -57,8 +56,9 @@ from .livereload import (
     sse_message,
     tools_page,
 )
-from .sitefiles import HTML, content_type, locate, open_file
-from .sources import builtin_themes_dir
+from hubgen.serve.sitefiles import HTML, content_type, locate, open_file
+from hubgen.sources import builtin_themes_dir
+from hubgen.state.cache import work_folder
 
 PREVIEW_DIR = Path(".hubgen") / "preview"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
@@ -458,7 +458,7 @@ class PreviewServer:
     def run_check(self) -> tuple[list[Problem] | None, str | None]:
         """`hubgen check` on the hub now, for /_hubgen/check: (problems, None) or (None, why)."""
         try:
-            from .check import run_check
+            from hubgen.check import run_check
 
             return run_check(self.root, dev=True), None
         except Exception as exc:

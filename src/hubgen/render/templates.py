@@ -22,9 +22,9 @@ import jinja2
 from babel.dates import format_date as babel_format_date
 from jinja2.loaders import split_template_path
 
-from .config import LANGUAGES, Config
-from .errors import Problems
-from .sources import HubFiles, Refused, builtin_themes_dir
+from hubgen.config import LANGUAGES, Config
+from hubgen.errors import Problems
+from hubgen.sources import HubFiles, Refused, builtin_themes_dir
 
 
 def theme_chain(config: Config, problems: Problems) -> list[Path]:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import LANGUAGES, Config
-from .errors import HubgenError, UsageError
-from .forms import OTHER_ROLE, consent_texts
+from hubgen.config import LANGUAGES, Config
+from hubgen.errors import HubgenError, UsageError
+from hubgen.gating.forms import OTHER_ROLE, consent_texts
 
 SCHEMA_VERSION = 1  # kept in `PRAGMA user_version`; 0 means a new, empty file
 BUSY_MS = 5000  # how long a writer waits for another one before giving up

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 
 from feedgen.feed import FeedGenerator
 
-from .config import Config
-from .forms import consent_manifest
-from .model import Hub, Item
-from .render import UNLISTED, Output
-from .seo import Feed
+from hubgen.config import Config
+from hubgen.gating.forms import consent_manifest
+from hubgen.model import Hub, Item
+from hubgen.render.pages import UNLISTED, Output
+from hubgen.render.seo import Feed
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 FEED_SIZE = 50

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import VERSION_SALT, Cache, digest
-from .config import Config
-from .content import load_item, read_source
-from .errors import Problems
-from .model import Hub, Item, PlainPage, Topic
-from .sources import HubFiles, Refused
+from hubgen.config import Config
+from hubgen.content.frontmatter import read_source
+from hubgen.content.validate import load_item
+from hubgen.errors import Problems
+from hubgen.model import Hub, Item, PlainPage, Topic
+from hubgen.sources import HubFiles, Refused
+from hubgen.state.cache import VERSION_SALT, Cache, digest
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from .build import BuildOptions, BuildResult, build
-from .errors import BuildFailed, HubgenError, Problem
-from .theme import base_path
+from hubgen.build import BuildOptions, BuildResult, build
+from hubgen.errors import BuildFailed, HubgenError, Problem
+from hubgen.render.templates import base_path
 
 EVENTS_URL = "/_hubgen/events"
 STATUS_URL = "/_hubgen/status"

@@ -18,16 +18,16 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .cache import digest
-from .config import Config
-from .forms import FormView, form_view
-from .gating import Gate
-from .markdown import Rendered, html_to_text
-from .model import Hub, Item, PlainPage
-from .seo import Feed, PageMeta, item_jsonld, site_jsonld
-from .sources import HubFiles, Refused
-from .theme import StaticFile
-from .views import FormResult, ItemView, JourneyStep, Matrix, Views, cell_url
+from hubgen.config import Config
+from hubgen.gating.forms import FormView, form_view
+from hubgen.gating.gate import Gate
+from hubgen.model import Hub, Item, PlainPage
+from hubgen.render.markdown import Rendered, html_to_text
+from hubgen.render.seo import Feed, PageMeta, item_jsonld, site_jsonld
+from hubgen.render.templates import StaticFile
+from hubgen.render.views import FormResult, ItemView, JourneyStep, Matrix, Views, cell_url
+from hubgen.sources import HubFiles, Refused
+from hubgen.state.cache import digest
 
 WORDS_PER_MINUTE = 200
 

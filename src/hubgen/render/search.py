@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import BuildFailed, Problem
-from .render import UNLISTED, Output
+from hubgen.errors import BuildFailed, Problem
+from hubgen.render.pages import UNLISTED, Output
 
 # Pagefind's stemming languages for the hub languages (checked: each gets its own wasm.<lang>).
 LANGUAGES = {"nb": "nb", "da": "da", "en": "en"}

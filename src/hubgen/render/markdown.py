@@ -19,7 +19,7 @@ from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
-from .model import Heading
+from hubgen.model import Heading
 
 MORE = "<!-- more -->"
 # Bump when rendering changes in a way that must invalidate cached renders.

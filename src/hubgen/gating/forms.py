@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Config, Consent
+from hubgen.config import Config, Consent
 
 HONEYPOT = "website"  # a field people leave empty and simple bots fill in
 OTHER_ROLE = "other"

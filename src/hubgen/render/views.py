@@ -7,9 +7,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
-from .config import Config
-from .content import make_slug
-from .model import SECTIONS, Heading, Hub, Item, Topic
+from hubgen.config import Config
+from hubgen.content.slugs import make_slug
+from hubgen.model import SECTIONS, Heading, Hub, Item, Topic
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import stat
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from .errors import BuildFailed, Problem, UsageError
-from .render import Output
+from hubgen.errors import BuildFailed, Problem, UsageError
+from hubgen.render.pages import Output
 
 
 def check_target(out: Path, root: Path) -> None:

@@ -1,0 +1,1 @@
+"""The preview: `hubgen serve` builds, watches, rebuilds, reloads browsers and hosts the collector."""
