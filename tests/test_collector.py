@@ -28,8 +28,9 @@ from bs4 import BeautifulSoup
 from conftest import HUB_TOML, HubFactory, item, stored_submissions
 from hubgen.build import BuildOptions, build
 from hubgen.cli import main
+from hubgen.collect import make_app
 from hubgen.collector import leads
-from hubgen.collector.app import CollectorApp, make_app, make_collector_server
+from hubgen.collector.app import CollectorApp, make_collector_server
 
 SECRET = "collector-test-secret"
 FILES = {

@@ -17,7 +17,8 @@ import pytest
 from browser import launch_chromium
 from conftest import HUB_TOML, item, stored_submissions
 from hubgen.build import BuildOptions, build
-from hubgen.collector.app import make_app, make_collector_server
+from hubgen.collect import make_app
+from hubgen.collector.app import make_collector_server
 from hubgen.gating.gate import Gate
 from hubgen.model import Item
 

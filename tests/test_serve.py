@@ -24,8 +24,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HUB_TOML, item
+from hubgen import collect
 from hubgen.cli import main
-from hubgen.collector import app as collector
 from hubgen.serve.live import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
 from hubgen.serve.server import PreviewServer
 from hubgen.serve.sitefiles import content_type, locate
@@ -388,7 +388,7 @@ def test_the_collector_takes_the_hub_each_build_read_and_never_reads_it_itself(
     def read_again(root: Path) -> None:
         raise AssertionError("the collector read the hub itself")
 
-    monkeypatch.setattr(collector, "load_state", read_again)
+    monkeypatch.setattr(collect, "read_hub_state", read_again)
     hub = make_hub(HUB, files={"content/articles/gated.md": item(
         "Låst artikkel", "Del en.\n\nDel to.\n\nHemmelig del.\n", phase="late")})
     err = io.StringIO()

@@ -50,7 +50,6 @@ from hubgen.render.publish import feed_list, feeds, headers, manifest, robots, s
 from hubgen.render.templates import (
     Messages,
     StaticFile,
-    base_path,
     load_messages,
     make_environment,
     static_files,
@@ -131,6 +130,8 @@ class BuildResult:
     written: int = 0
     # Which road the build took (incremental.py): "unchanged", "bodies" or "full".
     road: str = "full"
+    # The theme's messages the pages were made with (the collector's texts); None: unchanged.
+    messages: Mapping[str, str] | None = None
 
     def summary(self) -> str:
         items = sum(self.counts.by_type.values())
@@ -407,9 +408,9 @@ def without_bodies(hub: Hub) -> Hub:
 
 def render_site(
     loaded: Loaded, options: BuildOptions, stages: Stages, cache: Cache, staging: Staging
-) -> tuple[list[Output], Mapping[str, Rendered], dict[str, str]]:
+) -> tuple[list[Output], Mapping[str, Rendered], dict[str, str], dict[str, str]]:
     """Render every page and file into `staging`; returns their records (paths, no bytes), the
-    rendered bodies and their cache keys."""
+    rendered bodies, their cache keys and the theme's messages."""
     config, hub, problems = loaded.config, loaded.hub, loaded.problems
     with stages.stage("theme"):
         theme = load_theme(config, problems, options.preview)
@@ -439,7 +440,7 @@ def render_site(
         outputs.extend(staging.add(output) for output in made)
     with stages.stage("search"):
         outputs.extend(search_stage(config, outputs, cache, options, staging, problems))
-    return outputs, rendered, render_keys
+    return outputs, rendered, render_keys, theme.messages.table
 
 
 def search_stage(config: Config, outputs: list[Output], cache: Cache, options: BuildOptions,
@@ -776,6 +777,7 @@ def rebuild_bodies(options: BuildOptions, stages: Stages, cache: Cache, config: 
         with stages.stage("write"):
             staging.commit(remove_stale=options.search and search.available())
     result.outputs, result.timings, result.written = outputs, stages.timings, staging.written
+    result.messages = theme.messages.table
     result.road = "bodies"
     if cache.trouble:
         result.warnings.append(_cache_warning(options, cache))
@@ -816,12 +818,13 @@ def build(options: BuildOptions) -> BuildResult:
                     return quick
         loaded = load(options, stages, cache, inputs)
         with Staging(options.out_dir, options.commit_lock) as staging:
-            outputs, rendered, render_keys = render_site(loaded, options, stages, cache, staging)
+            outputs, rendered, render_keys, messages = render_site(loaded, options, stages, cache,
+                                                                   staging)
             if options.strict:
                 with stages.stage("links"):
                     broken = check_links([*loaded.hub.items, *loaded.hub.pages],
                                          [(o.path, o.read() if o.path.endswith(".html") else None)
-                                          for o in outputs], base_path(loaded.config))
+                                          for o in outputs], loaded.config.base_path)
                     if broken:
                         raise BuildFailed(sorted(broken, key=str))
             with stages.stage("write"):
@@ -830,7 +833,7 @@ def build(options: BuildOptions) -> BuildResult:
             loaded.problems.extend([_cache_warning(options, cache)])
         result = BuildResult(loaded.config, loaded.hub, loaded.gate, Counts.of(loaded.hub),
                              outputs, rendered, loaded.problems.warnings, stages.timings,
-                             staging.written)
+                             staging.written, messages=messages)
         if inputs is not None:
             _remember_build(options, cache, inputs, result, loaded.hub, render_keys, "full")
     finally:

@@ -13,7 +13,6 @@ from hubgen.audit import audit_files, lint_form, read_tree, secrets_of
 from hubgen.build import BuildOptions, build
 from hubgen.errors import BuildFailed, Problem
 from hubgen.render.links import check_links
-from hubgen.render.templates import base_path
 
 
 def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> list[Problem]:
@@ -30,7 +29,7 @@ def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> lis
         secrets = secrets_of(result.config, result.gate, result.hub.items, result.rendered)
         links = check_links([*result.hub.items, *result.hub.pages],
                             [(path, data) for path, data in files.items()],
-                            base_path(result.config))
+                            result.config.base_path)
         problems = [*result.warnings, *links, *audit_files(files, secrets),
                     *lint_form(result.config, files)]
     return sorted(problems, key=lambda p: (p.warning, p.path, p.line or 0, p.message))

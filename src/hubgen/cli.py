@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hubgen import __version__
 from hubgen.build import BuildOptions, build, load
-from hubgen.errors import EXIT_OK, HubgenError, UsageError
+from hubgen.errors import EXIT_OK, EXIT_USAGE, HubgenError, UsageError
 from hubgen.report import matrix_counts, matrix_table
 from hubgen.scaffold import new_item
 
@@ -78,25 +78,23 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="hubgen",
-        description="Build a B2B content hub: articles, e-books and checklists for personas and "
-        "buying phases, open or gated behind a consent form.",
-        epilog="Run 'hubgen COMMAND --help' for a command's options. Docs: README.md.",
-    )
-    top.add_argument("--version", action="version", version=f"hubgen {__version__}")
-    sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hubgen.serve.server import serve
 
-    def command(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--root", default=".", metavar="DIR",
-                       help="the hub folder holding hub.toml (default: the current folder)")
-        p.set_defaults(handler=handler)
-        return p
+    return serve(_root(args), host=args.host, port=args.port, open_browser=args.open)
 
-    p = command("build", cmd_build, "Build the site into output/ (drafts and scheduled items "
-                "left out).")
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more (1: no worker processes)")
+    return jobs
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drafts", action="store_true", help="include drafts and future-dated items")
     p.add_argument("--out", metavar="DIR", help="output folder (default: DIR/output)")
     p.add_argument("--base-url", metavar="URL", help="override site.base_url (preview deploys)")
@@ -104,25 +102,26 @@ def parser() -> argparse.ArgumentParser:
                    help="strict gating without a secret: use the public development secret")
     p.add_argument("--verbose", "-v", action="store_true", help="print per-stage timings")
     p.add_argument("--strict", action="store_true", help="fail on broken internal links")
-    p.add_argument("--jobs", "-j", type=int, metavar="N",
+    p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="worker processes for rendering (default: one per core)")
     p.add_argument("--no-cache", action="store_true",
                    help="ignore and do not update the cache in .hubgen/ (output is the same)")
     p.add_argument("--no-search", action="store_true",
                    help="leave out the search index even when Pagefind is installed")
 
-    p = command("check", cmd_check, "Validate content, links, the no-leak rule and the consent "
-                "form; exit 1 on any error.")
+
+def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", metavar="URL", help="override site.base_url")
     p.add_argument("--dev", action="store_true", help="as for build")
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
 
-    p = command("report", cmd_report, "Show the persona x phase matrix: counts, open/gated, "
-                "empty cells.")
+
+def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--drafts", action="store_true", help="count drafts and scheduled items too")
 
-    p = command("new", cmd_new, "Create a new item with valid front matter.")
+
+def _new_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("type", choices=("article", "ebook", "checklist"), help="the item's type")
     p.add_argument("title", help="the item's title (quote it)")
     p.add_argument("--persona", action="append", metavar="KEY",
@@ -130,106 +129,66 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", metavar="KEY", help="a phase key from hub.toml")
     p.add_argument("--gated", action="store_true", help="gate the item behind the consent form")
 
-    # -- Local preview (serve.py, livereload.py): `serve`. ----------------------------------------
-    def cmd_serve(args: argparse.Namespace) -> int:
-        from hubgen.serve.server import serve
 
-        return serve(_root(args), host=args.host, port=args.port, open_browser=args.open)
-
-    p = command("serve", cmd_serve, "Preview while you write: build with drafts and scheduled "
-                "items, serve, rebuild on every save, reload the browser, show build errors in "
-                "it, and run the local form collector.")
+def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this computer only)")
     p.add_argument("--port", type=int, default=8000,
                    help="port (default: 8000; if busy, the next free one of the 9 after it)")
     p.add_argument("--open", action="store_true", help="open the preview in the web browser")
-    # -- end of `serve`. ----------------------------------------------------------------------
 
-    # -- The local form backend (collector.py, leads.py): `collect`, `leads export|forget`. --------
-    def lead_db(args: argparse.Namespace) -> Path:
-        from hubgen.collector.leads import default_db
 
-        return Path(args.db).resolve() if args.db else default_db(_root(args))
+# name, handler, what it does, its own arguments
+COMMANDS: tuple[tuple[str, Handler, str, Callable[[argparse.ArgumentParser], None]], ...] = (
+    ("build", cmd_build, "Build the site into output/ (drafts and scheduled items left out).",
+     _build_args),
+    ("check", cmd_check, "Validate content, links, the no-leak rule and the consent form; exit 1"
+     " on any error.", _check_args),
+    ("report", cmd_report, "Show the persona x phase matrix: counts, open/gated, empty cells.",
+     _report_args),
+    ("new", cmd_new, "Create a new item with valid front matter.", _new_args),
+    ("serve", cmd_serve, "Preview while you write: build with drafts and scheduled items, serve, "
+     "rebuild on every save, reload the browser, show build errors in it, and run the local form"
+     " collector.", _serve_args),
+)
+ROOT_HELP = "the hub folder holding hub.toml (default: the current folder)"
 
-    def cmd_collect(args: argparse.Namespace) -> int:
-        from hubgen.collector.app import make_app, make_collector_server
-        from hubgen.state.cache import work_folder
 
-        db = lead_db(args)
-        app = make_app(_root(args), db, allowed_origins=tuple(args.allow_origin or ()))
-        if not args.db:  # personal data must never reach the hub's git
-            work_folder(_root(args))
-        if app.state.gate.dev and app.state.config.gating["mode"] == "strict":
-            print(f"warning: strict gating but ${app.state.config.gating['secret_env']} is not "
-                  "set: the unlock addresses use the public development secret and will not match"
-                  " a production build", file=sys.stderr)
-        try:
-            server = make_collector_server(app, args.host, args.port)
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-        with server:
-            print(f"collecting at http://{args.host}:{server.server_port}{app.path} into {db} "
-                  "(Ctrl+C stops)", flush=True)
-            server.serve_forever()
-        return EXIT_OK
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="hubgen",
+        description="Build a B2B content hub: articles, e-books and checklists for personas and "
+        "buying phases, open or gated behind a consent form.",
+        epilog="Run 'hubgen COMMAND --help' for a command's options. Docs: README.md.",
+    )
+    top.add_argument("--version", "-V", action="version", version=f"hubgen {__version__}")
+    top.add_argument("--root", default=".", metavar="DIR", help=ROOT_HELP)
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    def cmd_leads_export(args: argparse.Namespace) -> int:
-        from hubgen.collector.leads import export
+    def command(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        # Given after the command it wins; else the one before it (or the default) stands.
+        p.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR", help=ROOT_HELP)
+        p.set_defaults(handler=handler)
+        return p
 
-        text = export(lead_db(args), args.format)
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8", newline="")
-            print(f"exported to {args.out}")
-        else:
-            sys.stdout.write(text)
-        return EXIT_OK
+    for name, handler, help_, arguments in COMMANDS:
+        arguments(command(name, handler, help_))
+    from hubgen.collect import add_commands
 
-    def cmd_leads_forget(args: argparse.Namespace) -> int:
-        from hubgen.collector.leads import forget
-
-        print(f"erased {forget(lead_db(args), args.email)} record(s) for {args.email}")
-        return EXIT_OK
-
-    db_help = "the lead database (default: DIR/.hubgen/leads.sqlite)"
-    p = command("collect", cmd_collect, "Run the local form collector on its own: it receives the"
-                " consent form's submissions and stores them in SQLite.")
-    p.add_argument("--db", metavar="PATH", help=db_help + "; created on first use")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1;"
-                   " put a TLS-terminating proxy in front for the public)")
-    p.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
-    p.add_argument("--allow-origin", action="append", metavar="ORIGIN",
-                   help="also accept browser requests from this origin, e.g. "
-                   "http://127.0.0.1:8000 (base_url's origin always is); repeatable")
-    leads_parser = sub.add_parser(
-        "leads", help="Export or erase the local collector's submissions.",
-        description="Export or erase the submissions the local collector stored.")
-    actions = leads_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    def lead_action(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
-        a = actions.add_parser(name, help=help_, description=help_)
-        a.add_argument("--root", default=".", metavar="DIR",
-                       help="the hub folder holding hub.toml (default: the current folder)")
-        a.add_argument("--db", metavar="PATH", help=db_help)
-        a.set_defaults(handler=handler)
-        return a
-
-    p = lead_action("export", cmd_leads_export, "Write every stored submission as CSV (one row "
-                    "each; consents as JSON text) or as a JSON list.")
-    p.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
-    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
-    p = lead_action("forget", cmd_leads_forget, "Erase every submission of an e-mail address "
-                    "(any letter case) from the database file (GDPR art. 17).")
-    p.add_argument("email", metavar="EMAIL", help="the address whose records to erase")
-    # -- end of the local form backend's commands. ---------------------------------------------
+    add_commands(command, sub)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    top = parser()
     try:
-        args = parser().parse_args(argv)
+        args = top.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage error
         return int(exc.code or 0)
+    if getattr(args, "handler", None) is None:  # bare `hubgen` (or `hubgen leads`): say how
+        top.print_help(sys.stderr if args.command else sys.stdout)
+        return EXIT_OK if args.command is None else EXIT_USAGE
     try:
         code: int = args.handler(args)
         return code

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hubgen.errors import BuildFailed, Problems, did_you_mean
 from hubgen.model import SECTIONS, Persona, Phase
@@ -125,6 +126,11 @@ class Config:
     def absolute(self, url: str) -> str:
         """A site-relative URL ('/x/') made absolute against base_url."""
         return self.base_url.rstrip("/") + "/" + url.lstrip("/")
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url without its trailing slash ('' at a domain's root)."""
+        return urlsplit(self.base_url).path.rstrip("/")
 
 
 def today(config: Config) -> dt.date:

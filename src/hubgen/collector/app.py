@@ -29,15 +29,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from hubgen.build import BuildOptions, load
 from hubgen.collector import leads
 from hubgen.config import Config
-from hubgen.errors import Problems
 from hubgen.gating.forms import HONEYPOT, consent_version, consent_words
 from hubgen.gating.gate import Gate
 from hubgen.model import Item
-from hubgen.render.templates import Messages, base_path, load_messages, theme_chain
-from hubgen.state.cache import open_cache
 
 log = logging.getLogger("hubgen.collector")
 
@@ -50,47 +46,36 @@ _ANY_PORT = ":*"
 
 @dataclass(frozen=True)
 class HubState:
-    """What the collector knows of the hub; replaced as a whole by reload()."""
+    """What the collector knows of the hub; replaced as a whole by reload(). It is handed in by
+    whoever runs the collector (hubgen/collect.py), never read here: the collector does not
+    depend on the build pipeline."""
 
     config: Config
     gate: Gate
     items: Mapping[str, Item]  # by item.id, drafts included (the preview shows them)
     version: str
-    messages: Messages
+    messages: Mapping[str, str]  # the theme's message table in the hub's language
 
     def unlock_url(self, item: Item | None) -> str | None:
         """Site path of a gated item's unlocked page (with base_url's path); None for others."""
         if item is None or not item.gated:
             return None
-        return base_path(self.config) + self.gate.unlocked_url(item)
+        return self.config.base_path + self.gate.unlocked_url(item)
 
     def text(self, key: str) -> str:
-        return self.messages.table.get(key, key)
+        return self.messages.get(key, key)
 
 
-def load_state(root: Path) -> HubState:
-    """Read the hub as the preview build does; raises BuildFailed if it has errors."""
-    # The build's cache has every file's front matter parsed already: reading the hub again
-    # costs a fraction of a second, not a full parse.
-    cache = open_cache(root, enabled=True)
-    try:
-        loaded = load(BuildOptions(root=root, drafts=True, dev=True), cache=cache)
-    finally:
-        cache.close()
-    return hub_state(loaded.config, loaded.gate, loaded.hub.items)
-
-
-def hub_state(config: Config, gate: Gate, items: Iterable[Item]) -> HubState:
+def hub_state(config: Config, gate: Gate, items: Iterable[Item],
+              messages: Mapping[str, str]) -> HubState:
     """The collector's view of a hub a build has read (drafts included, as the preview shows
-    them). Only front matter matters here: the items' bodies are not kept."""
-    problems = Problems(config.root)
-    messages = load_messages(theme_chain(config, problems), config, problems)
-    problems.raise_if_errors()
+    them), with the theme's messages the build used. Only front matter matters here: the
+    items' bodies are not kept."""
     return HubState(
         config=config, gate=gate, items={i.id: replace(i, body="") if i.body else i for i in items},
         # The same words, hence the same version, as the build's form and consent manifest.
-        version=consent_version(config, *consent_words(messages.table)),
-        messages=messages)
+        version=consent_version(config, *consent_words(messages)),
+        messages=dict(messages))
 
 
 @dataclass(frozen=True)
@@ -120,13 +105,13 @@ class BadRequest(Exception):
 class CollectorApp:
     """The WSGI app. Thread-safe: one SQLite connection per thread, the hub swapped atomically."""
 
-    def __init__(self, root: Path, db_path: Path, allowed_origins: tuple[str, ...] | None,
-                 state: HubState | None = None) -> None:
-        self.root, self.db_path = root, db_path
+    def __init__(self, db_path: Path, read_hub: Callable[[], HubState],
+                 allowed_origins: tuple[str, ...] | None, state: HubState | None = None) -> None:
+        self.db_path, self._read_hub = db_path, read_hub
         self._extra_origins = tuple(o.rstrip("/").lower() for o in allowed_origins or ())
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.state = state or load_state(root)
+        self.state = state or read_hub()
         self.honeypot_hits = 0  # discarded bot submissions since start (also logged)
         conn = leads.connect(db_path, create=True)
         try:
@@ -146,7 +131,7 @@ class CollectorApp:
     def reload(self, state: HubState | None = None) -> None:
         """Take the hub as a rebuild read it (`state`), or read it again; the database stays
         open. On errors the previous hub stays in use and BuildFailed is raised."""
-        self.state = state or load_state(self.root)
+        self.state = state or self._read_hub()
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -327,7 +312,7 @@ def _back_path(state: HubState, raw: Mapping[str, Any], item: Item | None) -> st
             parts.scheme in ("http", "https") and _origin(sent) == _origin(state.config.base_url))
         if ours and parts.path.startswith("/") and not parts.path.startswith("//"):
             return parts.path
-    return base_path(state.config) + (item.url if item else "/")
+    return state.config.base_path + (item.url if item else "/")
 
 
 def _location(state: HubState, path: str) -> str:
@@ -362,17 +347,6 @@ def _origin_allowed(origin: str, allowed: frozenset[str]) -> bool:
     return port.isdigit() and head + _ANY_PORT in allowed
 
 
-def make_app(root: Path, db_path: Path, *, allowed_origins: tuple[str, ...] | None = None,
-             state: HubState | None = None) -> CollectorApp:
-    """The collector for the hub at `root`, storing into `db_path` (created on first use).
-
-    Requests with an Origin header are accepted from base_url's origin and from
-    `allowed_origins` (exact origins, or `http://127.0.0.1:*` for any port). `state`: the hub
-    as a build just read it (else it is read here).
-    """
-    return CollectorApp(root, db_path, allowed_origins, state)
-
-
 class _QuietHandler(WSGIRequestHandler):
     # wsgiref logs every request with the client's IP address; the collector keeps none.
     def log_message(self, format: str, *args: Any) -> None:
@@ -393,9 +367,7 @@ def make_collector_server(app: Callable[..., Any], host: str = "127.0.0.1", port
                        handler_class=_QuietHandler)
 
 
-def serve_forever(root: Path, db_path: Path, host: str = "127.0.0.1", port: int = 8001, *,
-                  allowed_origins: tuple[str, ...] | None = None) -> None:
+def serve_forever(app: CollectorApp, host: str = "127.0.0.1", port: int = 8001) -> None:
     """Run the collector on its own until interrupted (`hubgen collect`)."""
-    app = make_app(root, db_path, allowed_origins=allowed_origins)
     with make_collector_server(app, host, port) as server:
         server.serve_forever()

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from babel.dates import format_date as babel_format_date
@@ -138,11 +137,6 @@ def theme_fingerprint(chain: list[Path], messages: Messages, files: HubFiles,
     return h.hexdigest()
 
 
-def base_path(config: Config) -> str:
-    """The path part of base_url without its trailing slash ('' at a domain's root)."""
-    return urlsplit(config.base_url).path.rstrip("/")
-
-
 def make_environment(
     chain: list[Path], config: Config, messages: Messages, statics: dict[str, StaticFile],
     preview: bool,
@@ -155,7 +149,7 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    prefix = base_path(config)
+    prefix = config.base_path
 
     def url(path: str) -> str:
         return prefix + path if path.startswith("/") else path

@@ -30,7 +30,6 @@ from watchdog.observers.api import BaseObserver
 
 from hubgen.build import BuildOptions, BuildResult, build
 from hubgen.errors import BuildFailed, HubgenError, Problem
-from hubgen.render.templates import base_path
 
 EVENTS_URL = "/_hubgen/events"
 STATUS_URL = "/_hubgen/status"
@@ -386,7 +385,7 @@ class LiveBuild:
                           successes=old.successes + 1, failed=False, problems=(),
                           warnings=tuple(result.warnings), summary=result.summary(),
                           build_id=f"{self._instance}.{old.successes + 1}",
-                          base_path=base_path(result.config))
+                          base_path=result.config.base_path)
         else:
             new = replace(old, builds=old.builds + 1, seconds=seconds, finished=now, failed=True,
                           problems=tuple(p for p in problems if not p.warning),

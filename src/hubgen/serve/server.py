@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
 
 from hubgen.build import BuildOptions, BuildResult
-from hubgen.collector.app import CollectorApp, HubState, hub_state, make_app
+from hubgen.collect import make_app, state_of
+from hubgen.collector.app import CollectorApp, HubState
 from hubgen.collector.leads import default_db
 from hubgen.errors import EXIT_OK, Problem, UsageError
 from hubgen.serve.live import (
@@ -428,8 +429,7 @@ class PreviewServer:
         if self.collector is not None and result.road != "full":
             return
         try:
-            state = hub_state(result.config, result.gate, result.hub.items) \
-                if result.hub is not None and result.road == "full" else None
+            state = state_of(result)
             if self.collector is None:
                 self._start_collector(state)
             else:
