@@ -15,10 +15,12 @@ from bs4 import BeautifulSoup
 
 from conftest import HUB_TOML, comparable, item
 from hubgen import parallel
-from hubgen.build import BuildOptions, build, load, render_bodies
+from hubgen.build import BuildOptions, build, load
 from hubgen.cli import main
 from hubgen.errors import BuildFailed
+from hubgen.render.bodies import render_bodies
 from hubgen.state.cache import open_cache
+from hubgen.state.stores import CachedBodies
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -302,7 +304,8 @@ def test_a_body_pruned_from_the_cache_meanwhile_is_made_again_from_its_file(make
                           "content/articles/b.md": item("B", "Bare én.\n")})
     cache = open_cache(hub.root, True)
     loaded = load(BuildOptions(root=hub.root), cache=cache)
-    rendered, _, _ = render_bodies(loaded, cache, jobs=1)
+    rendered = render_bodies(loaded.config, loaded.hub.items, loaded.hub.pages,
+                             CachedBodies(cache), jobs=1).items
     first = {name: rendered[name] for name in rendered}
     cache.replace_kind("markdown", {})  # what a build with other bodies would leave
     assert {name: rendered[name] for name in rendered} == first

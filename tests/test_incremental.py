@@ -14,6 +14,7 @@ from conftest import HubFactory, comparable, item
 from hubgen.build import BuildOptions, build
 from hubgen.errors import BuildFailed
 from hubgen.sources import MAX_TEXT_BYTES, HubFiles
+from hubgen.state.resident import Resident
 
 
 def tree(out: Path) -> dict[str, bytes]:
@@ -342,18 +343,23 @@ def test_a_cache_from_an_older_hubgen_is_started_afresh(make_hub, tmp_path: Path
     assert_equals_clean_build(hub, tmp_path)
 
 
-def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_path: Path) -> None:
+def test_a_resident_build_keeps_the_hub_of_an_output_that_stands(make_hub, tmp_path: Path,
+                                                                 monkeypatch) -> None:
     """`hubgen serve` starts on an output that stands: its first edit still takes road 2 from
     memory, and gives the clean build's bytes."""
-    from hubgen.state import inputs as incremental
+    from hubgen.state import buildstate
 
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
-    incremental._KEPT.clear()  # a new process
-    assert build(BuildOptions(root=hub.root, resident=True)).road == "unchanged"
-    assert str((hub.root / "output").resolve()) in incremental._KEPT
+    resident = Resident()  # a new process
+    assert build(BuildOptions(root=hub.root), resident).road == "unchanged"
+
+    def read_back(data: object) -> None:
+        raise AssertionError("the recorded hub was read back from the cache")
+
+    monkeypatch.setattr(buildstate, "hub_from_json", read_back)
     CHANGES["body"](hub)
-    assert build(BuildOptions(root=hub.root, resident=True)).road == "bodies"
+    assert build(BuildOptions(root=hub.root), resident).road == "bodies"
     assert_equals_clean_build(hub, tmp_path)
 
 

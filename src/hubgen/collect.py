@@ -17,7 +17,7 @@ from hubgen.build import BuildOptions, BuildResult, load
 from hubgen.collector.app import CollectorApp, HubState, hub_state, make_collector_server
 from hubgen.collector.leads import default_db, export, forget
 from hubgen.errors import EXIT_OK, Problems, UsageError
-from hubgen.render.templates import load_messages, theme_chain
+from hubgen.render.theme import load_messages, theme_chain
 from hubgen.state.cache import open_cache, work_folder
 
 Handler = Callable[[argparse.Namespace], int]

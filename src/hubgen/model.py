@@ -129,3 +129,19 @@ class Hub:
 
     def by_type(self, type_: str) -> list[Item]:
         return [i for i in self.items if i.type == type_]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What a build summary reports about the items of a hub."""
+
+    by_type: dict[str, int]
+    gated: int
+    held: int
+
+    @classmethod
+    def of(cls, hub: Hub) -> Counts:
+        types = {t: 0 for t in SECTIONS}
+        for item in hub.items:
+            types[item.type] += 1
+        return cls(types, sum(1 for i in hub.items if i.gated), len(hub.held_back))

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubgen.digests import digest, digest_stream
 from hubgen.errors import Problems
-from hubgen.state.cache import digest, digest_stream
 
 MAX_TEXT_BYTES = 4 * 1024 * 1024  # Markdown, TOML, templates: 4 MiB is hundreds of pages of text
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)

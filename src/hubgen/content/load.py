@@ -3,18 +3,19 @@ validated -> Items and PlainPages; problems recorded, bad files left out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from hubgen.config import Config
 from hubgen.content.frontmatter import Source, parse_source, read_refusing
 from hubgen.content.validate import ignored, load_item, load_page
+from hubgen.digests import digest
 from hubgen.errors import Problem, Problems
 from hubgen.model import TYPE_OF_SECTION, Item, PlainPage
 from hubgen.parallel import parallel_iter
 from hubgen.sources import HubFiles
-from hubgen.state.cache import Cache, digest
 
 
 def content_files(files: HubFiles, problems: Problems | None) -> list[Path]:
@@ -26,70 +27,57 @@ def content_files(files: HubFiles, problems: Problems | None) -> list[Path]:
 
 
 def source_key(file_hash: str) -> str:
-    """The cache key of a parsed file, from the hash of its bytes (as content_hashes makes it)."""
+    """The store key of a parsed file, from the hash of its bytes (as content_hashes makes it)."""
     return digest("source", file_hash)
 
 
-def _parse_one(job: tuple[Path, Path | None]) -> tuple[str, Source | None, list[Problem]]:
-    """Parse one file; with the cache key of the very bytes parsed (the file may have changed
+Parsed = tuple[str, Source | None, list[Problem]]  # (store key, the source or None, problems)
+
+
+def _parse_one(job: tuple[Path, Path]) -> Parsed:
+    """Parse one file; with the store key of the very bytes parsed (the file may have changed
     since it was hashed)."""
     path, root = job
     problems = Problems(root)
-    data = read_refusing(HubFiles(root), path, problems) if root is not None else None
+    data = read_refusing(HubFiles(root), path, problems)
     if data is None:
         return "", None, list(problems)
     return source_key(digest(data)), parse_source(path, data, problems), list(problems)
 
 
-def _cached_sources(files: HubFiles, paths: list[Path], problems: Problems, cache: Cache | None,
-                    jobs: int | None, hashes: Mapping[str, str] | None
-                    ) -> dict[Path, Source | None]:
-    """Parse every file, taking unchanged ones (same bytes) from the cache. Files are read one
-    at a time and parsed sources go to the cache in batches, so memory stays flat. `hashes`:
-    the files' hashes by their path under `content`, when the build has them already (a file
-    is then not read twice); without a cache no key is needed at all."""
-    if cache is not None and not cache.enabled:
-        cache = None
-    keys: dict[Path, str] = {}
-    content = files.root / "content"
-    if cache is not None:
-        hashes = hashes or {}
-        for path in paths:
-            known_hash = hashes.get(path.relative_to(content).as_posix())
-            if known_hash is None:
-                data = read_refusing(files, path, Problems(problems.root))
-                known_hash = digest(data) if data is not None else ""
-            keys[path] = source_key(known_hash)
-    known = cache.get_many("source", keys.values()) if cache else {}
-    parsed: dict[Path, Source | None] = {}
-    fresh: dict[str, Any] = {}
-    missing = [path for path in paths if keys.get(path) not in known]
-    # YAML parsing is the slow part of loading: spread it over the cores (problems come back).
-    results = parallel_iter(_parse_one, [(path, problems.root) for path in missing], jobs)
-    for path, (key, src, found) in zip(missing, results, strict=True):
-        problems.extend(found)
-        parsed[path] = src
-        if src is not None and key:
-            fresh[key] = {"meta": src.meta, "lines": src.lines, "body": src.body,
-                          "body_line": src.body_line}
-        if cache and len(fresh) >= 200:
-            cache.put_many("source", fresh)
-            fresh = {}
-    for path in paths:
-        hit = known.get(keys[path]) if path in keys else None
-        if hit is not None:
-            parsed[path] = Source(path, hit["meta"], hit["lines"], hit["body"], hit["body_line"])
-    if cache:
-        cache.put_many("source", fresh)
-        cache.prune("source", keys.values())
-    return parsed
+def parse_files(root: Path, paths: Sequence[Path], jobs: int | None) -> Iterator[Parsed]:
+    """Each file parsed, in order, as results come: YAML is the slow part of loading, so it is
+    spread over the cores (`jobs`: worker processes, None: one per core)."""
+    return parallel_iter(_parse_one, [(path, root) for path in paths], jobs)
 
 
-def load_content(config: Config, problems: Problems, cache: Cache | None = None,
-                 jobs: int | None = None, hashes: Mapping[str, str] | None = None
+class SourceReader(Protocol):
+    """How the loader gets each content file parsed (state/ gives one that takes unchanged files
+    from the cache)."""
+
+    def read(self, paths: Sequence[Path], problems: Problems) -> dict[Path, Source | None]: ...
+
+
+@dataclass(frozen=True)
+class ParseAll:
+    """Parse every file, on every core (`jobs`: None for one worker per core)."""
+
+    root: Path
+    jobs: int | None = None
+
+    def read(self, paths: Sequence[Path], problems: Problems) -> dict[Path, Source | None]:
+        parsed: dict[Path, Source | None] = {}
+        for path, (_, src, found) in zip(paths, parse_files(self.root, paths, self.jobs),
+                                         strict=True):
+            problems.extend(found)
+            parsed[path] = src
+        return parsed
+
+
+def load_content(config: Config, problems: Problems, reader: SourceReader | None = None
                  ) -> tuple[list[Item], list[PlainPage]]:
-    """Every item and page under content/; problems recorded, bad files left out. `jobs`: worker
-    processes for parsing (None: one per core). `hashes`: see _cached_sources."""
+    """Every item and page under content/; problems recorded, bad files left out. `reader`
+    parses the files (default: all of them, on every core)."""
     root = config.root
     items: list[Item] = []
     pages: list[PlainPage] = []
@@ -111,7 +99,7 @@ def load_content(config: Config, problems: Problems, cache: Cache | None = None,
                            "content/<section>/<name>/index.md")
             continue
         paths.append(path)
-    sources = _cached_sources(files, paths, problems, cache, jobs, hashes)
+    sources = (reader or ParseAll(root)).read(paths, problems)
     for path in paths:
         section = path.relative_to(root / "content").parts[0]
         src = sources[path]

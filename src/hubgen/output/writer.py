@@ -14,10 +14,31 @@ import os
 import shutil
 import stat
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from hubgen.errors import BuildFailed, Problem, UsageError
-from hubgen.render.pages import Output
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the built site. `public` is False under /unlocked/.
+
+    `data` is None for a file copied as it is: a page unchanged since the previous build, or a
+    cover, download or theme file; `reuse` names the file to copy.
+    """
+
+    path: str  # relative, posix, e.g. "articles/x/index.html"
+    data: bytes | None
+    public: bool = True
+    reuse: Path | None = None
+    key: str | None = None  # a rendered page's fingerprint (render/site.py)
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.reuse is not None, self.path
+        return self.reuse.read_bytes()
 
 
 def check_target(out: Path, root: Path) -> None:
@@ -191,6 +212,14 @@ class Staging:
         self.written += 1
         self._staged.append(path)
         return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
+
+    def keep(self, path: str, public: bool = True, key: str | None = None) -> Output:
+        """A file of the previous output that this build keeps exactly as it is."""
+        return self.add(Output(path, None, public, reuse=self.out / path, key=key))
+
+    def stamp_of(self, output: Output) -> Stamp:
+        """The stamp a file taken by this staging will have in the output (a move keeps it)."""
+        return stamp(output.reuse or "")
 
     def place(self, path: str, data: bytes) -> tuple[bool, Stamp]:
         """See Placer.place; the build then adopts each file placed."""

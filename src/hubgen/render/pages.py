@@ -19,38 +19,18 @@ import jinja2
 from markupsafe import Markup
 
 from hubgen.config import Config
+from hubgen.digests import digest
 from hubgen.gating.forms import FormView, form_view
 from hubgen.gating.gate import Gate
 from hubgen.model import Hub, Item, PlainPage
+from hubgen.output.writer import Output
 from hubgen.render.markdown import Rendered, html_to_text
 from hubgen.render.seo import Feed, PageMeta, item_jsonld, site_jsonld
-from hubgen.render.templates import StaticFile
+from hubgen.render.theme import StaticFile
 from hubgen.render.views import FormResult, ItemView, JourneyStep, Matrix, Views, cell_url
 from hubgen.sources import HubFiles, Refused
-from hubgen.state.cache import digest
 
 WORDS_PER_MINUTE = 200
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file of the built site. `public` is False under /unlocked/.
-
-    `data` is None for a file copied as it is: a page unchanged since the previous build, or a
-    cover, download or theme file; `reuse` names the file to copy.
-    """
-
-    path: str  # relative, posix, e.g. "articles/x/index.html"
-    data: bytes | None
-    public: bool = True
-    reuse: Path | None = None
-    key: str | None = None  # a rendered page's fingerprint (see build.render_pages)
-
-    def read(self) -> bytes:
-        if self.data is not None:
-            return self.data
-        assert self.reuse is not None, self.path
-        return self.reuse.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -89,9 +69,9 @@ class Site:
     gate: Gate
     env: jinja2.Environment
     views: Views
-    statics: dict[str, StaticFile]
+    statics: Mapping[str, StaticFile]
     rendered: Mapping[str, Rendered]
-    render_keys: dict[str, str]  # item id -> the cache key of its rendered body
+    render_keys: Mapping[str, str]  # item id -> the store key of its rendered body
     consent_version: str
     preview: bool = False
     feeds: tuple[Feed, ...] = field(default=())
@@ -352,6 +332,6 @@ def special_pages(site: Site, search_available: bool) -> Iterator[Output | Page]
     yield Page("thanks/index.html", site.page("thanks.html", meta, result=result))
 
 
-def static_outputs(statics: dict[str, StaticFile]) -> Iterator[Output]:
+def static_outputs(statics: Mapping[str, StaticFile]) -> Iterator[Output]:
     for static in statics.values():
         yield Output(static.url.lstrip("/"), None, reuse=static.source)

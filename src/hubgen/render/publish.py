@@ -16,7 +16,8 @@ from feedgen.feed import FeedGenerator
 from hubgen.config import Config
 from hubgen.gating.forms import consent_manifest
 from hubgen.model import Hub, Item
-from hubgen.render.pages import UNLISTED, Output
+from hubgen.output.writer import Output
+from hubgen.render.pages import UNLISTED
 from hubgen.render.seo import Feed
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"

@@ -16,7 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hubgen.errors import BuildFailed, Problem
-from hubgen.render.pages import UNLISTED, Output
+from hubgen.output.writer import Output
+from hubgen.render.pages import UNLISTED
+
+FOLDER = "pagefind/"  # where the index lives in the site
 
 # Pagefind's stemming languages for the hub languages (checked: each gets its own wasm.<lang>).
 LANGUAGES = {"nb": "nb", "da": "da", "en": "en"}

@@ -1,148 +1,36 @@
-"""Themes: where templates, static files and messages come from, and the Jinja environment.
-
-A theme name is looked up in the hub's own themes/ first, then among the themes that ship with
-hubgen; the default theme is always last in the chain, so a hub's theme may override one template,
-one static file or one message and inherit the rest.
-"""
+"""Templates: the Jinja environment of a theme, the Renderer that renders a page from its context
+(in this process or a worker), and template mistakes as problems naming the template and line."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import os
-import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from babel.dates import format_date as babel_format_date
 from jinja2.loaders import split_template_path
+from markupsafe import Markup
 
-from hubgen.config import LANGUAGES, Config
-from hubgen.errors import Problems
-from hubgen.sources import HubFiles, Refused, builtin_themes_dir
+from hubgen.config import Config
+from hubgen.errors import BuildFailed, Problem, Problems
+from hubgen.sources import HubFiles, Refused
 
-
-def theme_chain(config: Config, problems: Problems) -> list[Path]:
-    """Theme folders, most specific first, ending with the built-in default. A theme folder of
-    the hub that is a link out of the hub is refused (sources.py)."""
-    chain: list[Path] = []
-    files = HubFiles(config.root)
-    for base in (config.root / "themes", builtin_themes_dir()):
-        candidate = base / config.theme
-        if candidate.is_dir() and candidate.resolve() not in [c.resolve() for c in chain]:
-            try:
-                files.vet_folder(candidate)
-            except Refused as refused:
-                problems.error(candidate, refused.reason, hint=refused.hint)
-                return [builtin_themes_dir() / "default"]
-            chain.append(candidate)
-            break
-    if not chain:
-        problems.error(config.root / "hub.toml", f"theme '{config.theme}' not found",
-                       hint=f"create themes/{config.theme}/templates/ or use theme = \"default\"")
-    default = builtin_themes_dir() / "default"
-    if default.resolve() not in [c.resolve() for c in chain]:
-        chain.append(default)
-    return chain
-
-
-@dataclass(frozen=True)
-class Messages:
-    """The theme's message catalogue in the hub's language, with hub.toml [strings] on top."""
-
-    language: str
-    table: dict[str, str]
-
-    def __call__(self, key: str, /, **kwargs: Any) -> str:
-        try:
-            text = self.table[key]
-        except KeyError:
-            raise KeyError(f"no message '{key}' in the theme's messages.toml") from None
-        return text.format(**kwargs) if kwargs else text
-
-
-def load_messages(chain: list[Path], config: Config, problems: Problems) -> Messages:
-    table: dict[str, str] = {}
-    files = HubFiles(config.root)
-    for theme in reversed(chain):  # default first, then overrides
-        path = theme / "messages.toml"
-        if not os.path.lexists(path):
-            continue
-        try:
-            data = tomllib.loads(files.read(path).decode("utf-8"))
-        except Refused as refused:
-            problems.error(path, refused.reason, hint=refused.hint)
-            continue
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.error(path, f"invalid message catalogue: {exc}")
-            continue
-        for key, texts in data.items():
-            if isinstance(texts, dict) and isinstance(texts.get(config.language), str):
-                table[key] = texts[config.language]
-            elif isinstance(texts, dict) and not set(texts) <= set(LANGUAGES):
-                problems.error(path, f"message '{key}' has unknown languages",
-                               hint=f"use {', '.join(LANGUAGES)}")
-    for key, text in config.strings.items():
-        if key not in table:
-            problems.error(config.root / "hub.toml", f"[strings] overrides unknown message '{key}'",
-                           hint="see the keys in themes/default/messages.toml")
-        table[key] = text
-    return Messages(config.language, table)
-
-
-@dataclass(frozen=True)
-class StaticFile:
-    name: str  # path inside static/, e.g. "hub.css"
-    source: Path
-    url: str  # fingerprinted site path, e.g. "/static/hub.1a2b3c4d5e.css"
-
-
-def static_files(chain: list[Path], files: HubFiles,
-                 problems: Problems | None = None) -> dict[str, StaticFile]:
-    """Every static file of the chain (most specific wins), fingerprinted by content hash; each
-    by its real path (sources.py), so what is copied is what was vetted."""
-    found: dict[str, Path] = {}
-    for theme in reversed(chain):
-        base = theme / "static"
-        if base.is_dir():
-            for path in files.files(base, problems):
-                found[path.relative_to(base).as_posix()] = files.vet(path)
-    out = {}
-    for name, path in sorted(found.items()):
-        digest = hashlib.sha256(files.read(path, limit=None)).hexdigest()[:10]
-        stem, dot, ext = name.rpartition(".")
-        hashed = f"{stem}.{digest}.{ext}" if dot else f"{name}.{digest}"
-        out[name] = StaticFile(name, path, f"/static/{hashed}")
-    return out
-
-
-def theme_fingerprint(chain: list[Path], messages: Messages, files: HubFiles,
-                      problems: Problems) -> str:
-    """A hash of every template and of the messages in use: any edit changes it. A template
-    the build may not read (sources.py) is recorded in `problems`."""
-    h = hashlib.sha256()
-    for theme in chain:
-        base = theme / "templates"
-        for path in files.files(base, problems) if base.is_dir() else ():
-            h.update(path.relative_to(base).as_posix().encode() + b"\0")
-            try:
-                h.update(files.read(path) + b"\0")
-            except Refused as refused:
-                problems.error(path, refused.reason, hint=refused.hint)
-    h.update(repr(sorted(messages.table.items())).encode())
-    return h.hexdigest()
+T = TypeVar("T")
 
 
 def make_environment(
-    chain: list[Path], config: Config, messages: Messages, statics: dict[str, StaticFile],
-    preview: bool,
+    chain: Sequence[Path], config: Config, messages: Callable[..., str],
+    statics: Mapping[str, Any], preview: bool,
 ) -> jinja2.Environment:
+    """The Jinja environment of a theme chain with hubgen's globals (docs/themes.md). Templates
+    are compiled once: an environment lives as long as the theme it was made from (its key)."""
     env = jinja2.Environment(
         loader=ThemeLoader([t / "templates" for t in chain], HubFiles(config.root)),
+        auto_reload=False,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -206,3 +94,92 @@ def date_formatter(language: str) -> Callable[[dt.date | None], str]:
         return "" if value is None else str(babel_format_date(value, "long", locale=language))
 
     return format_date
+
+
+class Renderer:
+    """What renders a page from its context, in this process or in a worker (it is sent there by
+    pickle, once per worker): the parts of the theme that its environment is made from, and the
+    template globals. A process makes the environment once, on first use; the building process
+    hands over the environment it has.
+
+    Pages call `card_html(card, level)` for their cards: a card looks the same on every listing
+    that shows it, so a renderer renders each one once (per heading level) for the pages it
+    renders, not once per listing.
+    """
+
+    def __init__(self, theme: tuple[Sequence[Path], Config, Callable[..., str], Mapping[str, Any],
+                                    bool],
+                 globals_: dict[str, Any], env: jinja2.Environment | None = None) -> None:
+        self.theme, self.globals, self._env = theme, globals_, env
+        self._cards: dict[tuple[Any, int], Markup] = {}
+
+    def __reduce__(self) -> tuple[type[Renderer], tuple[Any, ...]]:
+        # The environment and the cards stay in the process that made them.
+        return Renderer, (self.theme, self.globals)
+
+    @property
+    def env(self) -> jinja2.Environment:
+        if self._env is None:
+            self._env = make_environment(*self.theme)
+        return self._env
+
+    def render(self, template: str, context: Mapping[str, Any]) -> bytes:
+        return self.env.get_template(template).render(
+            **self.globals, card_html=self.card_html, **context).encode("utf-8")
+
+    def card_html(self, card: Any, level: int = 3) -> Markup:
+        key = (card, level)
+        try:
+            made = self._cards.get(key)
+        except TypeError:  # a card a theme made itself, as a dict: rendered every time
+            return self._card(card, level)
+        if made is None:
+            made = self._cards[key] = self._card(card, level)
+        return made
+
+    def _card(self, card: Any, level: int) -> Markup:
+        template = self.env.get_template("partials/card.html")
+        return Markup(template.render(**self.globals, card_html=self.card_html, card=card,
+                                      card_level=level))
+
+
+# What a template's mistake raises while it renders (a name the context lacks, a bad filter...).
+TEMPLATE_MISTAKES = (jinja2.TemplateError, KeyError, TypeError, AttributeError, ValueError)
+
+
+def template_problem(exc: BaseException, fallback: str) -> Problem:
+    """A template mistake as a problem naming the template and its line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return Problem(exc.filename or exc.name or fallback, f"template error: {exc.message}",
+                       exc.lineno)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return Problem(fallback, f"template not found: {exc.message or exc.name}",
+                       hint="add it to your theme or remove the reference")
+    where, line = _template_frame(exc)
+    return Problem(where, f"template error: {exc}", line,
+                   "a template uses a name the renderer does not provide (docs/themes.md)")
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int | None]:
+    """The innermost template frame of a traceback: (file, line)."""
+    tb = exc.__traceback__
+    where: tuple[str, int | None] = ("themes", None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt")):
+            where = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return where
+
+
+def guard_templates(problems: Problems, render: Callable[[], T], empty: T) -> T:
+    """Run `render`; template mistakes become problems naming the template and its line (and
+    `empty` is returned)."""
+    try:
+        return render()
+    except BuildFailed as failed:
+        found = failed.problems
+    except TEMPLATE_MISTAKES as exc:
+        found = [template_problem(exc, "themes")]
+    problems.extend(Problem(problems.rel(p.path), p.message, p.line, p.hint) for p in found)
+    return empty

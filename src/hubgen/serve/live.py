@@ -10,7 +10,6 @@ files on disk). The preview-only pages under /_hubgen/ are here too.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import os
 import queue
@@ -30,6 +29,7 @@ from watchdog.observers.api import BaseObserver
 
 from hubgen.build import BuildOptions, BuildResult, build
 from hubgen.errors import BuildFailed, HubgenError, Problem
+from hubgen.state.resident import Resident
 
 EVENTS_URL = "/_hubgen/events"
 STATUS_URL = "/_hubgen/status"
@@ -350,6 +350,7 @@ class LiveBuild:
     def __init__(self, options: BuildOptions, broker: EventBroker, log: Log,
                  on_success: Callable[[BuildResult], None]) -> None:
         self.options = options
+        self.resident = Resident()  # what every build of this preview keeps for the next
         self.broker = broker
         self.log = log
         self.on_success = on_success  # e.g. the collector takes the hub the build read
@@ -369,7 +370,7 @@ class LiveBuild:
         result = None
         problems: list[Problem] = []
         try:
-            result = build(self.options)
+            result = build(self.options, self.resident)
         except BuildFailed as exc:
             problems = exc.problems
         except HubgenError as exc:
@@ -392,17 +393,9 @@ class LiveBuild:
                           warnings=tuple(p for p in problems if p.warning))
         self.status = new
         self._announce(old, new, changes, result)
-        # The preview keeps the last build's hub in memory (incremental.py): collect this build's
-        # garbage now, then leave every object alive out of later collections, so that the
-        # collector never walks the whole hub in the middle of the next save's rebuild. After a
-        # build that read the hub, what earlier freezes kept (the hub it replaced, the cache
-        # connection of the last result) is let go too: a full collection, once.
         full = result is not None and result.road == "full"
         result = None  # its cache reader must not be frozen alive
-        if full:
-            gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        self.resident.settle(read_the_hub=full)
         with self._done:
             self._announced += 1
             self._done.notify_all()

@@ -330,7 +330,7 @@ class PreviewServer:
         # sees a half-committed site (it waits the few milliseconds a commit takes).
         self.site_lock = threading.Lock()
         self.options = BuildOptions(self.root, out=self.root / PREVIEW_DIR, drafts=True,
-                                    preview=True, dev=True, search=False, resident=True,
+                                    preview=True, dev=True, search=False,
                                     commit_lock=self.site_lock)
         self.site_dir = self.options.out_dir
         self.leads_db = default_db(self.root)

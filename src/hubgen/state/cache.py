@@ -15,7 +15,6 @@ byte-identical output.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -27,28 +26,6 @@ from hubgen import __version__
 
 SCHEMA = 2  # bump when an entry's shape changes: an older cache is then started afresh
 LOCK_SECONDS = 10.0  # how long to wait for another build that holds the cache
-
-
-def digest(*parts: str | bytes) -> str:
-    """A stable hash of several parts (length-prefixed, so ('ab','c') != ('a','bc'))."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.hexdigest()
-
-
-def digest_stream(size: int, chunks: Iterable[bytes]) -> str | None:
-    """digest(data) of data that arrives in pieces, `size` bytes in all; None if the pieces
-    do not add up to `size` (the file changed while it was read)."""
-    h = hashlib.sha256()
-    h.update(size.to_bytes(8, "big"))
-    total = 0
-    for chunk in chunks:
-        h.update(chunk)
-        total += len(chunk)
-    return h.hexdigest() if total == size else None
 
 
 class Cache:
@@ -104,6 +81,17 @@ class Cache:
             return {}
         try:
             rows = self._select(kind, keys, "key, value")
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return {}
+        return {key: json.loads(value) for key, value in rows}
+
+    def get_kind(self, kind: str) -> dict[str, Any]:
+        """Every entry of `kind` (records of one output folder)."""
+        if self._db is None:
+            return {}
+        try:
+            rows = list(self._db.execute("SELECT key, value FROM entries WHERE kind = ?", (kind,)))
         except sqlite3.Error as exc:
             self._give_up(exc)
             return {}
@@ -172,6 +160,12 @@ class Cache:
                                  "(SELECT key FROM keep)", (kind,))
         except sqlite3.Error as exc:
             self._give_up(exc)
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._db is not None:
