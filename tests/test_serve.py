@@ -26,7 +26,9 @@ from bs4 import BeautifulSoup
 from conftest import HUB_TOML, item
 from hubgen import collect
 from hubgen.cli import main
-from hubgen.serve.live import EventBroker, Rebuilder, Watcher, inject, is_editor_temp
+from hubgen.errors import Problem
+from hubgen.serve.live import EventBroker, Rebuilder, Watcher, is_editor_temp
+from hubgen.serve.pages import inject
 from hubgen.serve.server import PreviewServer
 from hubgen.serve.sitefiles import content_type, locate
 
@@ -322,6 +324,39 @@ def test_tool_endpoints_check_host_and_origin(server: PreviewServer) -> None:
         assert "403" in stream.status_line
     finally:
         stream.close()
+
+
+def test_site_paths_answer_only_this_servers_host(server: PreviewServer) -> None:
+    # DNS rebinding: attacker.example resolves to 127.0.0.1, its page reads the preview.
+    port = server.port
+    gated = next(server.site_dir.glob("unlocked/*/gated/index.html"))
+    paths = ["/", "/articles/utkast/", "/consent-manifest.json",
+             "/" + gated.relative_to(server.site_dir).parent.as_posix() + "/"]
+    for path in paths:
+        assert request(port, path).status == 200, path
+        refused = request(port, path, headers={"Host": f"attacker.example:{port}"})
+        assert refused.status == 403, path
+        assert b"Ikke ferdig" not in refused.body and b"Hemmelig del" not in refused.body
+
+
+def test_the_check_runs_only_for_the_previews_own_pages(server: PreviewServer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: list[Path] = []
+    original = server.run_check
+
+    def counted() -> tuple[list[Problem] | None, str | None]:
+        runs.append(server.root)
+        return original()
+
+    monkeypatch.setattr(server, "run_check", counted)
+    # An <img src=".../_hubgen/check"> on another site: the browser says cross-site.
+    for site in ("cross-site", "same-site"):
+        refused = request(server.port, "/_hubgen/check", headers={"Sec-Fetch-Site": site})
+        assert refused.status == 403 and runs == []
+    for site in ("same-origin", "none"):
+        assert request(server.port, "/_hubgen/check",
+                       headers={"Sec-Fetch-Site": site}).status == 200
+    assert len(runs) == 2
 
 
 def test_tools_page_links_and_visitor_switch(server: PreviewServer) -> None:
