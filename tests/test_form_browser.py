@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 SCHEMA = Path(__file__).resolve().parent.parent / "src/hubgen/collector/schemas/submission.schema.json"
 HIDDEN = "Denne lukkede setningen kommer bare fram etter skjemaet er sendt inn"
-SECRET = "browser-test-secret"
+SECRET = "browser-test-secret-of-at-least-32-bytes"
 
 
 def hub_toml(backend: str = "local", mode: str = "soft", extra: str = "") -> str:

@@ -106,7 +106,7 @@ def test_check_names_a_public_link_to_the_gated_download(make_hub) -> None:
 def test_strict_mode_keeps_the_token_out_and_check_finds_a_planted_one(make_hub, monkeypatch) -> None:
     toml = HUB_TOML.replace('by_phase = { late = "gated" }',
                             'by_phase = { late = "gated" }\nmode = "strict"')
-    monkeypatch.setenv("HUBGEN_GATE_SECRET", "a-long-test-secret")
+    monkeypatch.setenv("HUBGEN_GATE_SECRET", "a-long-test-secret-of-at-least-32-bytes")
     hub = gated_hub(make_hub, toml=toml)
     result = build(BuildOptions(root=hub.root))
     token = result.gate.token(next(i for i in result.hub.items if i.gated))

@@ -199,3 +199,139 @@ label = "Tidlig fase"
 [forms]
 privacy_url = "/personvern/"
 """
+
+
+# -- input that would hang a build or crash a writer (findings 2, 9, 11) ----------------------
+
+def billion_laughs() -> str:
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, 10):
+        name, before = chr(97 + n), chr(96 + n)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{before}"] * 9) + "]")
+    return "\n".join(lines)
+
+
+def run_build(hub: HubFactory, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hubgen.cli", "build", "--root", str(hub.root),
+                           *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(make_hub) -> None:
+    text = "---\ntitle: Bombe\npersonas: [cfo]\nphase: early\n" + billion_laughs() + "\n---\nX\n"
+    hub = make_hub(files={"content/articles/bombe.md": text,
+                          "content/articles/ok.md": item("Ok")})
+    run = run_build(hub)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[0] == (
+        "content/articles/bombe.md:9: front matter refused: the front matter grows to more than "
+        "10,000 values once its aliases (*name) are expanded (write the values out plainly; front"
+        " matter needs no deep nesting or repeated aliases)")
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("front", "line", "message"), [
+    ("x: " + "[" * 3000 + "]" * 3000, 5, "lists or mappings nested more than 20 levels deep"),
+    ("x: &r [*r]", 5, "an alias (*name) refers to the list or mapping it is in"),
+])
+def test_front_matter_nested_without_end_is_refused(make_hub, front, line, message) -> None:
+    hub = make_hub(files={"content/articles/dyp.md": "---\ntitle: Dyp\npersonas: [cfo]\n"
+                          f"phase: early\n{front}\n---\nX\n"})
+    assert failed_build(hub)[0].startswith(f"content/articles/dyp.md:{line}: front matter refused:"
+                                           f" {message}")
+
+
+def test_the_preview_shows_an_alias_bomb_and_recovers_when_it_is_removed(make_hub) -> None:
+    import io
+
+    from hubgen.serve.server import PreviewServer
+
+    hub = make_hub(files={"content/articles/ok.md": item("Ok")})
+    with PreviewServer(hub.root, port=0, out=io.StringIO(), err=io.StringIO()) as server:
+        assert not server.wait_for_build(1, timeout=60).failed
+        bomb = hub.write("content/articles/bombe.md", "---\ntitle: B\npersonas: [cfo]\n"
+                         "phase: early\n" + billion_laughs() + "\n---\nX\n")
+        status = server.wait_for_build(2, timeout=60)
+        assert status.failed and "front matter refused" in status.problems[0].message
+        bomb.unlink()
+        assert not server.wait_for_build(3, timeout=60).failed
+
+
+@pytest.mark.parametrize(("value", "code"), [('"Pris\\vliste"', "U+000B"),
+                                             ('"Pris\\x01liste"', "U+0001"),
+                                             ('"Pris\\ud800liste"', "U+D800")])
+def test_control_characters_and_lone_surrogates_are_errors_at_their_line(make_hub, value,
+                                                                         code) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A"),
+                          "content/articles/b.md": item(value, topics=f"[{value}]")})
+    problems = failed_build(hub)
+    assert problems == [
+        f"content/articles/b.md:2: 'title' holds the invisible control character {code} (retype "
+        "the text, or remove the escape (a backslash code) from it)",
+        f"content/articles/b.md:3: 'topics' holds the invisible control character {code} (retype"
+        " the text, or remove the escape (a backslash code) from it)"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("\n".join(" " * (4 * n) + "- punkt" for n in range(1000)),
+     "lists or quotes nested more than 32 levels deep"),
+    ("Innledning.\n\n" + "[" * 20000 + "x" + "](y)" * 20000,
+     "a paragraph with more than 256 '[' characters"),
+], ids=["deep-list", "brackets"])
+def test_markdown_that_would_hang_the_renderer_is_an_error(make_hub, body, message) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A", body)})
+    run = run_build(hub)
+    assert run.returncode == 1
+    assert run.stderr.startswith("content/articles/a.md:")
+    assert message in run.stderr.splitlines()[0] and "Traceback" not in run.stderr
+
+
+def test_thousands_of_topics_on_one_item_are_an_error(make_hub) -> None:
+    topics = ", ".join(f"emne{n}" for n in range(2000))
+    hub = make_hub(files={"content/articles/a.md": item("A", topics=f"[{topics}]")})
+    assert failed_build(hub) == [
+        "content/articles/a.md:3: 2000 topics; an item may have at most 20 (keep the few that say "
+        "what the item is about: each topic is a page, and every listing shows them)"]
+
+
+def test_a_bom_with_old_mac_line_endings_is_read(make_hub) -> None:
+    text = "\ufeff---\rtitle: Gammel Mac\rpersonas: [cfo]\rphase: early\r---\r\rTekst.\r"
+    hub = make_hub(files={"content/articles/mac.md": text.encode("utf-8")})
+    build(BuildOptions(root=hub.root))
+    assert "Gammel Mac" in hub.page("/articles/mac/").get_text()
+
+
+def test_a_weak_strict_secret_is_refused(make_hub, monkeypatch) -> None:
+    from conftest import HUB_TOML
+
+    monkeypatch.setenv("HUBGEN_GATE_SECRET", "abc")
+    hub = make_hub(HUB_TOML.replace('[gating]\n', '[gating]\nmode = "strict"\n'),
+                   files={"content/articles/a.md": item("A", phase="late")})
+    assert failed_build(hub) == [
+        "hub.toml: $HUBGEN_GATE_SECRET is 3 bytes; strict gating needs a secret of at least 32 "
+        "bytes (make one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\" and"
+        " store it as HUBGEN_GATE_SECRET)"]
+
+
+def test_an_emptied_gitignore_of_the_work_folder_is_repaired(make_hub) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A")})
+    hub.write(".hubgen/.gitignore", "")  # what a full disk left
+    build(BuildOptions(root=hub.root))
+    assert "*" in (hub.root / ".hubgen/.gitignore").read_text("utf-8").splitlines()
+
+
+def test_a_full_disk_is_a_clear_error_and_the_last_output_stands(make_hub, tmp_path) -> None:
+    hub = make_hub(files={"content/articles/a.md": item("A")})
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (f"mount -t tmpfs -o size=400k tmpfs {disk} && "
+              f"{sys.executable} -m hubgen.cli build --no-search --root {hub.root} --out {disk}/site"
+              f" && cp -r {disk}/site {tmp_path}/before && "
+              f"head -c 600000 /dev/urandom > {hub.root}/content/articles/stor.bin && "
+              f"printf -- '---\\ntitle: Stor\\npersonas: [cfo]\\nphase: early\\ndownload: stor.bin"
+              f"\\n---\\nX\\n' > {hub.root}/content/articles/stor.md; "
+              f"{sys.executable} -m hubgen.cli build --no-search --root {hub.root} --out {disk}/site;"
+              f" echo exit=$?; diff -r {tmp_path}/before {disk}/site && echo unchanged")
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
+                         timeout=180, check=False)
+    assert "exit=1" in run.stdout and "unchanged" in run.stdout, run.stdout + run.stderr
+    assert "the disk is full" in run.stderr and "Traceback" not in run.stderr

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hubgen import __version__
 from hubgen.build import BuildOptions, build, load
-from hubgen.errors import EXIT_OK, EXIT_USAGE, HubgenError, UsageError
+from hubgen.errors import EXIT_CONTENT, EXIT_OK, EXIT_USAGE, HubgenError, UsageError
 from hubgen.report import matrix_counts, matrix_table
 from hubgen.scaffold import new_item
 
@@ -201,6 +205,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # the disk, not the input: full, read-only, gone
+        print(_os_problem(exc), file=sys.stderr)
+        return EXIT_CONTENT
+    except Exception as exc:  # the last resort: a bug must still end in words, not a traceback
+        print(f"hubgen: internal error ({type(exc).__name__}: {exc}); the previous output is as "
+              f"it was. Please report it with the file {_save_traceback()}", file=sys.stderr)
+        return EXIT_CONTENT
+
+
+def _os_problem(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return (f"hubgen: the disk is full (writing{where}); free some space and run again: the "
+                "previous output is as it was")
+    return f"hubgen: cannot use{where}: {exc.strerror or exc}"
+
+
+def _save_traceback() -> str:
+    handle, name = tempfile.mkstemp(prefix="hubgen-crash-", suffix=".txt")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(f"hubgen {__version__}, Python {sys.version}\n\n{traceback.format_exc()}")
+    return name
 
 
 if __name__ == "__main__":

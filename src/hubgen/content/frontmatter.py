@@ -16,7 +16,7 @@ from frontmatter.default_handlers import YAMLHandler
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from hubgen.errors import Problems
@@ -63,13 +63,88 @@ def _fast_yaml() -> YAML:
     return _loader("safe", _SafeConstructor)
 
 
+MAX_VALUES = 10_000  # values in one file's front matter once aliases are expanded
+MAX_DEPTH = 20  # lists and mappings inside each other
+
+
+class TooComplex(Exception):
+    """Front matter beyond what any editor writes: aliases that expand without end (a "billion
+    laughs"), or lists nested hundreds deep. Refused before anything is expanded."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_limits(root: Node | None) -> None:
+    """Refuse a composed document whose values, with every alias expanded, number more than
+    MAX_VALUES, that nests deeper than MAX_DEPTH, or whose alias refers to its own container.
+    Aliases share their node, so sizes are counted once per node, never expanded."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, finished = stack.pop()
+        line = node.start_mark.line + 1
+        if finished:
+            open_nodes.discard(id(node))
+            size = sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if size > MAX_VALUES:
+                raise TooComplex(line, f"the front matter grows to more than {MAX_VALUES:,} "
+                                 "values once its aliases (*name) are expanded")
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise TooComplex(line, "an alias (*name) refers to the list or mapping it is in")
+        if depth > MAX_DEPTH:
+            raise TooComplex(line, f"lists or mappings nested more than {MAX_DEPTH} levels deep")
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node)
+                     if id(child) not in sizes)
+
+
+def _deepest_line(fm: str) -> int:
+    """The line where nesting first passes MAX_DEPTH (by brackets and indentation), for a
+    document too deep even to be composed."""
+    flow = 0
+    for number, text in enumerate(fm.split("\n"), start=1):
+        flow += sum(text.count(c) for c in "[{") - sum(text.count(c) for c in "]}")
+        indent = (len(text) - len(text.lstrip(" -"))) // 2
+        if flow > MAX_DEPTH or indent > MAX_DEPTH:
+            return number
+    return 1
+
+
+def _compose(loader: YAML, fm: str) -> Node | None:
+    try:
+        node = loader.compose(fm)
+    except RecursionError:
+        raise TooComplex(_deepest_line(fm),
+                         f"lists or mappings nested more than {MAX_DEPTH} levels deep") from None
+    check_limits(node)
+    return cast("Node | None", node)
+
+
 def load_front_matter(fm: str) -> tuple[Any, dict[str, int]]:
     """Front matter as plain data, and each top-level key's line (1 = the first line after the
-    opening '---'). Raises ruamel's YAMLError, with the line, on invalid YAML."""
+    opening '---'). Raises ruamel's YAMLError, with the line, on invalid YAML, and TooComplex
+    before expanding what no editor writes."""
     if not fm.lstrip().startswith("%"):  # no %YAML directive, which only the round trip heeds
         loader = _fast_yaml()
         try:
-            node = loader.compose(fm)
+            node = _compose(loader, fm)
             # Keys merged in (<<) have no line of their own: the round trip sorts those out.
             plain = isinstance(node, MappingNode) and \
                 not any(key.tag.endswith(":merge") for key, _ in node.value)
@@ -83,7 +158,9 @@ def load_front_matter(fm: str) -> tuple[Any, dict[str, int]]:
                 return ({str(k): _plain(v) for k, v in data.items()},
                         {str(key): key_node.start_mark.line + 1
                          for key, (key_node, _) in zip(data, node.value, strict=True)})
-    data = _yaml().load(fm)
+    loader = _yaml()
+    node = _compose(loader, fm)
+    data = loader.constructor.construct_document(node) if node is not None else None
     if not isinstance(data, dict):
         return data, {}
     found = data.lc.data  # type: ignore[attr-defined]  # a key merged in (<<) has no line
@@ -132,7 +209,8 @@ def parse_source(path: Path, raw: bytes, problems: Problems) -> Source | None:
         problems.error(path, f"not UTF-8 text (byte {exc.start})", line,
                        "save the file as UTF-8 in your editor")
         return None
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    # Windows (CR LF) and old Mac (CR) line endings both read as LF.
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not HANDLER.detect(text):
         problems.error(path, "no front matter", 1,
                        "the file must start with a line '---', then title, personas and phase, "
@@ -155,6 +233,11 @@ def parse_source(path: Path, raw: bytes, problems: Problems) -> Source | None:
         return None
     except YAMLError as exc:
         problems.error(path, f"invalid front matter: {exc}", 1)
+        return None
+    except TooComplex as exc:
+        problems.error(path, f"front matter refused: {exc.message}", exc.line,
+                       "write the values out plainly; front matter needs no deep nesting or "
+                       "repeated aliases")
         return None
     if data is None:
         data = {}

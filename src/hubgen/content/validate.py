@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hubgen.config import ACCESS, Config
 from hubgen.content.frontmatter import Source
+from hubgen.content.limits import MAX_TOPICS, body_problem, control_character
 from hubgen.content.slugs import RESERVED_SLUGS, SLUG_RE, default_slug, make_slug
 from hubgen.errors import Problems, did_you_mean
 from hubgen.gating.gate import resolve_access
@@ -53,7 +54,18 @@ class _Check:
         if required and not value.strip():
             self.error(key, f"'{key}' is empty")
             return None
+        if not self.printable(key, value):
+            return None
         return value.strip()
+
+    def printable(self, key: str, value: str) -> bool:
+        """False (and an error) for a text with a control character (a YAML escape such as
+        \\v or \\x01) or a lone surrogate (\\ud800): no page, feed or sitemap can carry it."""
+        found = control_character(value)
+        if found is not None:
+            self.error(key, f"'{key}' holds the invisible control character {found}",
+                       "retype the text, or remove the escape (a backslash code) from it")
+        return found is None
 
     def texts(self, key: str, required: bool = False) -> list[str]:
         value = self.src.meta.get(key)
@@ -66,7 +78,8 @@ class _Check:
         out = []
         for entry in items:
             if isinstance(entry, str) and entry.strip():
-                out.append(entry.strip())
+                if self.printable(key, entry):
+                    out.append(entry.strip())
             else:
                 self.error(key, f"'{key}' must be a list of texts; {entry!r} is not one",
                            f"write {key}: [first, second]")
@@ -175,7 +188,13 @@ def load_item(src: Source, section: str, config: Config, problems: Problems,
     personas = _keys(check, "personas", config.persona_keys, allow_all=True)
     phases = _keys(check, "phase", config.phase_keys, allow_all=False)
     access = check.choice("access", ACCESS)
-    topics = [t for t in check.texts("topics")]
+    topics = check.texts("topics")
+    if len(topics) > MAX_TOPICS:
+        check.error("topics", f"{len(topics)} topics; an item may have at most {MAX_TOPICS}",
+                    "keep the few that say what the item is about: each topic is a page, and "
+                    "every listing shows them")
+        topics = []
+    _check_body(check, src)
     slug = _slug(check, src.path)
     teaser = src.meta.get("teaser")
     if teaser is not None and (not isinstance(teaser, int) or isinstance(teaser, bool)
@@ -212,6 +231,13 @@ def load_item(src: Source, section: str, config: Config, problems: Problems,
         assets=_assets(files, src.path),
         featured=featured,
     )
+
+
+def _check_body(check: _Check, src: Source) -> None:
+    found = body_problem(src.body)
+    if found is not None:
+        line, message, hint = found
+        check.problems.error(src.path, message, src.body_line + line, hint)
 
 
 def _unique_topics(check: _Check, labels: list[str]) -> tuple[str, ...]:
@@ -257,6 +283,7 @@ def load_page(src: Source, problems: Problems, files: HubFiles) -> PlainPage | N
         check.error("slug", f"the page slug '{slug}' is taken by the hub's own pages",
                     "rename the file or set another 'slug:'")
     summary = check.text("summary") or ""
+    _check_body(check, src)
     if check.boolean("draft"):
         return None
     if len(problems.errors) > before or title is None or slug is None:

@@ -28,6 +28,9 @@ SCHEMA = 2  # bump when an entry's shape changes: an older cache is then started
 LOCK_SECONDS = 10.0  # how long to wait for another build that holds the cache
 
 
+_PUT = "INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)"
+
+
 class Cache:
     """A small key-value store in SQLite; `Cache(None)` is a cache that never hits."""
 
@@ -127,11 +130,15 @@ class Cache:
         if self._db is None or not entries:
             return
         try:
-            with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)",
-                    [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in
-                     entries.items()])
+            try:
+                rows = [(kind, key, json.dumps(value, ensure_ascii=False))
+                        for key, value in entries.items()]
+                with self._db:
+                    self._db.executemany(_PUT, rows)
+            except UnicodeEncodeError:  # a lone surrogate (validation reports it): as \\udXXXX
+                with self._db:
+                    self._db.executemany(_PUT, [(kind, key, json.dumps(value))
+                                                for key, value in entries.items()])
         except sqlite3.Error as exc:
             self._give_up(exc)
 
@@ -208,10 +215,18 @@ def work_folder(root: Path) -> Path:
     folder = root / ".hubgen"
     folder.mkdir(parents=True, exist_ok=True)
     ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# hubgen's cache, preview build and local leads: never commit them\n*\n",
-                          encoding="utf-8")
+    try:
+        intact = ignore.read_text("utf-8").splitlines().count("*") > 0
+    except (OSError, UnicodeDecodeError):
+        intact = False
+    if not intact:  # missing, or left empty by a full disk: the leads must never be offered
+        temporary = folder / ".gitignore.new"
+        temporary.write_text(GITIGNORE, encoding="utf-8")
+        os.replace(temporary, ignore)  # whole or not at all
     return folder
+
+
+GITIGNORE = "# hubgen's cache, preview build and local leads: never commit them\n*\n"
 
 
 def open_cache(root: Path, enabled: bool) -> Cache:
