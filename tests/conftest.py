@@ -75,9 +75,7 @@ class HubFactory:
         return BeautifulSoup(path.read_text("utf-8"), "html.parser")
 
     def output_files(self) -> dict[str, bytes]:
-        out = self.root / "output"
-        return {p.relative_to(out).as_posix(): p.read_bytes()
-                for p in sorted(out.rglob("*")) if p.is_file()}
+        return read_tree(self.root / "output")
 
 
 @pytest.fixture
@@ -99,6 +97,12 @@ def make_hub(tmp_path: Path) -> Callable[..., HubFactory]:
 # (upstream: Pagefind/pagefind#638; its fragments have been stable since 1.3). Comparisons of whole
 # output trees leave just those out; everything else, search fragments included, must be equal.
 UNSTABLE = re.compile(r"^pagefind/(filter/|pagefind-entry\.json$|[^/]*\.pf_meta$)")
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by its posix path relative to it: what a build wrote."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def comparable(tree: dict[str, bytes]) -> dict[str, bytes]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import HUB_TOML, comparable, item
+from conftest import HUB_TOML, comparable, item, read_tree
 from hubgen import parallel
 from hubgen.build import BuildOptions, build, load
 from hubgen.cli import main
@@ -46,9 +46,7 @@ def test_same_input_gives_identical_bytes_whatever_the_jobs(make_hub, tmp_path: 
     first, second = tmp_path / "one", tmp_path / "two"
     build(BuildOptions(root=hub.root, out=first, jobs=1, cache=False))
     build(BuildOptions(root=hub.root, out=second, jobs=2, cache=False))
-    tree = {p.relative_to(first).as_posix(): p.read_bytes() for p in first.rglob("*") if p.is_file()}
-    again = {p.relative_to(second).as_posix(): p.read_bytes() for p in second.rglob("*")
-             if p.is_file()}
+    tree, again = read_tree(first), read_tree(second)
     assert comparable(tree) == comparable(again)
     assert len(tree) > 40
 

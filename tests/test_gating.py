@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HUB_TOML, item
+from conftest import HUB_TOML, item, read_tree
 from hubgen.build import BuildOptions, build, load
 from hubgen.check import run_check
 from hubgen.errors import BuildFailed
@@ -40,8 +40,8 @@ def gated_hub(make_hub, toml: str = HUB_TOML, extra: dict[str, str | bytes] | No
 
 
 def public_files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
-            if p.is_file() and not p.relative_to(out).as_posix().startswith("unlocked/")}
+    return {path: data for path, data in read_tree(out).items()
+            if not path.startswith("unlocked/")}
 
 
 def test_token_is_stable_secret_dependent_and_per_item(make_hub) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HubFactory, item
+from conftest import HubFactory, item, read_tree
 from hubgen.build import BuildOptions, build
 from hubgen.cli import main
 from hubgen.errors import BuildFailed
@@ -28,7 +28,7 @@ def failed_build(hub: HubFactory, **options: object) -> list[str]:
 def published_bytes(folder: Path) -> bytes:
     if not folder.exists():
         return b""
-    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+    return b"".join(read_tree(folder).values())
 
 
 @pytest.fixture

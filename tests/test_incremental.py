@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HubFactory, comparable, item
+from conftest import HubFactory, comparable, item, read_tree
 from hubgen.build import BuildOptions, build
 from hubgen.errors import BuildFailed
 from hubgen.sources import MAX_TEXT_BYTES, HubFiles
 from hubgen.state.resident import Resident
-
-
-def tree(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
 
 
 def hub_with_items(make_hub) -> HubFactory:
@@ -45,7 +40,7 @@ def assert_equals_clean_build(hub: HubFactory, tmp_path: Path) -> None:
     """The hub's output, built incrementally, is byte for byte a clean build's."""
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
-    assert comparable(tree(hub.root / "output")) == comparable(tree(clean))
+    assert comparable(read_tree(hub.root / "output")) == comparable(read_tree(clean))
 
 
 @contextmanager
@@ -118,7 +113,7 @@ def test_incremental_rebuild_equals_clean_build(make_hub, tmp_path: Path, change
     assert result.road == ("bodies" if change in BODY_ONLY else "full")
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
-    incremental, full = comparable(tree(hub.root / "output")), comparable(tree(clean))
+    incremental, full = comparable(read_tree(hub.root / "output")), comparable(read_tree(clean))
     assert incremental.keys() == full.keys()
     assert [p for p in full if incremental[p] != full[p]] == []
 
@@ -176,10 +171,10 @@ def test_a_change_is_really_seen(make_hub) -> None:
     """Guards the test above: the edits do change the output."""
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
-    before = tree(hub.root / "output")
+    before = read_tree(hub.root / "output")
     CHANGES["body"](hub)
     build(BuildOptions(root=hub.root))
-    after = tree(hub.root / "output")
+    after = read_tree(hub.root / "output")
     assert before["articles/en/index.html"] != after["articles/en/index.html"]
     assert b"Avsnitt to, endret." in after["articles/en/index.html"]
 
@@ -198,10 +193,10 @@ def test_rebuild_with_no_change_writes_nothing(make_hub) -> None:
 def test_deleting_the_cache_changes_nothing(make_hub, tmp_path: Path) -> None:
     hub = hub_with_items(make_hub)
     build(BuildOptions(root=hub.root))
-    first = tree(hub.root / "output")
+    first = read_tree(hub.root / "output")
     (hub.root / ".hubgen" / "cache.sqlite").unlink()
     build(BuildOptions(root=hub.root))
-    assert comparable(tree(hub.root / "output")) == comparable(first)
+    assert comparable(read_tree(hub.root / "output")) == comparable(first)
 
 
 def test_a_corrupt_cache_is_rebuilt_not_fatal(make_hub) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from browser import launch_chromium
-from conftest import comparable, item
+from conftest import comparable, item, read_tree
 from hubgen.build import BuildOptions, build
 from hubgen.render import search
 
@@ -108,7 +108,7 @@ def test_a_search_index_after_a_failed_build_is_the_clean_one(make_hub, tmp_path
     """A build that fails in the search stage has recorded pages it never put in the output;
     a later body-only rebuild must not index them by those records."""
     from hubgen.errors import BuildFailed, Problem
-    from test_incremental import edit, hub_with_items, tree
+    from test_incremental import edit, hub_with_items
 
     hub = hub_with_items(make_hub)
     first, second = hub.root / "content/articles/to.md", hub.root / "content/articles/en.md"
@@ -131,6 +131,6 @@ def test_a_search_index_after_a_failed_build_is_the_clean_one(make_hub, tmp_path
     assert build(BuildOptions(root=hub.root)).road == "bodies"
     clean = tmp_path / "clean"
     build(BuildOptions(root=hub.root, out=clean, cache=False))
-    incremental, full = comparable(tree(hub.root / "output")), comparable(tree(clean))
+    incremental, full = comparable(read_tree(hub.root / "output")), comparable(read_tree(clean))
     assert incremental.keys() == full.keys()
     assert [p for p in full if incremental[p] != full[p]] == []

@@ -22,6 +22,7 @@ from hubgen.errors import BuildFailed, Problem, Problems
 from hubgen.gating.gate import Gate
 from hubgen.hub import build_hub
 from hubgen.model import Counts, Hub, Item, PlainPage
+from hubgen.output.commit import claim
 from hubgen.output.writer import Output, Staging, check_target
 from hubgen.parallel import release_memory
 from hubgen.render import search
@@ -136,7 +137,8 @@ def build(options: BuildOptions, resident: Resident | None = None) -> BuildResul
     serve`)."""
     check_target(options.out_dir, options.root)
     stages = Stages()
-    with open_cache(options.root, options.cache) as cache:
+    # One build of an output folder at a time; a commit a killed build left is finished first.
+    with claim(options.out_dir), open_cache(options.root, options.cache) as cache:
         state = BuildState(options.out_dir, cache, resident, records=options.reuse_pages)
         with stages.stage("unchanged?"):
             inputs = read_inputs(options.inputs, cache if state.records else None,
@@ -164,7 +166,7 @@ def _make(options: BuildOptions, inputs: Inputs, state: BuildState, plan: BodyPl
         hub = loaded.hub if options.strict or options.keep_bodies else _without_bodies(loaded.hub)
         release_memory()
     scope = Scope(plan.edited, plan.kept) if plan else Scope()
-    with Staging(options.out_dir, options.commit_lock) as staging:
+    with Staging(options.out_dir, options.commit_lock, durable=not options.preview) as staging:
         with stages.stage("templates"):
             site, fingerprint = make_site(config, hub, loaded.gate, theme, options.settings, bodies)
             outputs, pages = render_site_pages(site, fingerprint, theme, bodies, scope,

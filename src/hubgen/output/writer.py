@@ -1,15 +1,14 @@
 """The only code that writes the built site.
 
 New and changed files are written into a staging folder beside the output while the build runs;
-only when everything succeeded are they moved in, so a failed or interrupted build leaves the
-previous output exactly as it was. A file whose bytes did not change is never written again (same
-inode, same modification time), so a rebuild with no change writes nothing and deploy tools that
-compare times see no change.
+only when everything succeeded are they committed (commit.py), so a failed or interrupted build
+leaves the previous output exactly as it was. A file whose bytes did not change is never written
+again (same inode, same modification time), so a rebuild with no change writes nothing and
+deploy tools that compare times see no change.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubgen.errors import BuildFailed, Problem, UsageError
+from hubgen.output.commit import JOURNAL, Journal, commit, staging_prefix
 
 
 @dataclass(frozen=True)
@@ -164,19 +164,21 @@ class Staging:
     """Where a build puts its files, one by one as they are made, until it succeeds.
 
     Only files whose bytes are new go into the staging folder; an unchanged file stays where it is,
-    untouched. `commit()` then moves the new files into the output (each move is atomic) and
-    removes the files this build no longer makes. Leaving the context by an exception removes the
-    staging folder and leaves the previous output exactly as it was. `lock`, if given, is held
-    during the commit, so that a server reading the output under the same lock never sees a
-    half-committed site.
+    untouched. `commit()` then makes them the output, all or nothing (output/commit.py). Leaving
+    the context by an exception before the commit removes the staging folder and leaves the
+    previous output exactly as it was. A build stages only while it holds the output folder
+    (commit.claim). `lock`, if given, is held during the commit, so that a server reading the
+    output under the same lock never sees a half-committed site. `durable`: the commit's journal
+    is on disk before it decides (off for the preview, which needs no power-loss safety).
     """
 
-    def __init__(self, out: Path, lock: AbstractContextManager[object] | None = None) -> None:
+    def __init__(self, out: Path, lock: AbstractContextManager[object] | None = None,
+                 durable: bool = True) -> None:
         self.out = out.resolve()
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.folder = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = self.out.parent / f"{staging_prefix(self.out)}{os.getpid()}-{os.urandom(4).hex()}"
         self.folder.mkdir()
+        self._durable = durable
         self.written = 0  # files whose bytes were written
         self._lock = lock or nullcontext()
         self._fresh = not self.out.is_dir()  # first build: the staging folder becomes the output
@@ -238,68 +240,17 @@ class Staging:
         return Output(path, None, output.public, reuse=Path(self._folder, path), key=output.key)
 
     def commit(self, remove_stale: bool = True) -> None:
-        """Make the staged files the output and remove what this build no longer makes (unless
-        `remove_stale` is False: the build made only some of the site's files)."""
+        """Make the staged files the output, all or nothing (output/commit.py), and remove what
+        this build no longer makes (unless `remove_stale` is False: the build made only some of
+        the site's files)."""
         with self._lock:
             if self._fresh and not self.out.exists():
-                self.folder.rename(self.out)
+                self.folder.rename(self.out)  # the first build: one rename
                 return
-            folders = _Folders(self._out)
-            for path in self._staged:
-                target = f"{self._out}/{path}"
-                folders.make(target.rpartition("/")[0])
-                if os.path.isdir(target) and not os.path.islink(target):
-                    shutil.rmtree(target)  # a folder where this build puts a file
-                os.replace(f"{self._folder}/{path}", target)  # replaces a link, never follows it
-            if remove_stale:
-                self._remove_stale()
-        self.abort()
-
-    def _remove_stale(self) -> None:
-        """Delete the files this build did not make, and the folders left empty by that."""
-        out = self._out
-        kept: set[str] = set()  # folders that still hold something
-        for dirpath, dirnames, filenames in os.walk(out, topdown=False):
-            base = dirpath[len(out) + 1:].replace(os.sep, "/")
-            prefix = base + "/" if base else ""
-            holds = False
-            for name in filenames:
-                if prefix + name in self._paths and not os.path.islink(os.path.join(dirpath, name)):
-                    holds = True
-                else:
-                    os.unlink(os.path.join(dirpath, name))
-            for name in dirnames:  # a link to a folder: never the build's, never followed
-                if os.path.islink(os.path.join(dirpath, name)):
-                    os.unlink(os.path.join(dirpath, name))
-            if holds or any(os.path.join(dirpath, name) in kept for name in dirnames):
-                kept.add(dirpath)
-            elif base:
-                with contextlib.suppress(OSError):  # a symlink or a folder a reader just filled
-                    os.rmdir(dirpath)
+            site = frozenset(self._paths) if remove_stale else None
+            commit(self.out, self.folder, Journal(tuple(self._staged), site), self._durable)
 
     def abort(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class _Folders:
-    """Makes folders inside the output, never through a link: a link or a file that stands where
-    a folder must be is removed first, so nothing is ever written outside the output folder."""
-
-    def __init__(self, out: str) -> None:
-        self.out = out
-        self._made = {out}
-
-    def make(self, folder: str) -> None:
-        if folder in self._made:
-            return
-        self.make(folder.rpartition("/")[0])
-        try:
-            info: os.stat_result | None = os.lstat(folder)
-        except FileNotFoundError:
-            info = None
-        if info is not None and not stat.S_ISDIR(info.st_mode):
-            os.unlink(folder)  # a link (to anywhere) or a file
-            info = None
-        if info is None:
-            os.mkdir(folder)
-        self._made.add(folder)
+        """Leave the output as it was: drop what was staged (never a decided commit's files)."""
+        if not (self.folder / JOURNAL).exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
