@@ -335,3 +335,89 @@ def test_a_full_disk_is_a_clear_error_and_the_last_output_stands(make_hub, tmp_p
                          timeout=180, check=False)
     assert "exit=1" in run.stdout and "unchanged" in run.stdout, run.stdout + run.stderr
     assert "the disk is full" in run.stderr and "Traceback" not in run.stderr
+
+
+# -- the no-leak audit: short texts found, nothing after the cut in the teaser, no false alarms
+# (findings 7 and 8) ---------------------------------------------------------------------------
+
+CHECKLIST = """\
+Gå gjennom punktene før verftet kommer om bord.
+
+- [ ] Bestill kranbil
+- [ ] Sjekk radarkabelen
+- [ ] Avtal sjøprøve med rederiet
+"""
+
+
+def errors_of(hub: HubFactory) -> list[str]:
+    from hubgen.check import run_check
+
+    return [str(p) for p in run_check(hub.root) if not p.warning]
+
+
+def test_the_audit_finds_short_checklist_items_that_leak(make_hub) -> None:
+    hub = make_hub(files={
+        "content/checklists/verft.md": item("Verftsliste", CHECKLIST, phase="late", teaser="1"),
+        "content/pages/kopi.md": "---\ntitle: Kopi\n---\n\nHusk: Sjekk radarkabelen i dag.\n"})
+    errors = errors_of(hub)
+    assert errors[0] == ("kopi/index.html: holds gated text of content/checklists/verft.md: "
+                         "\"sjekk radarkabelen\"")
+
+
+def test_a_clean_gated_checklist_passes_the_audit(make_hub) -> None:
+    hub = make_hub(files={
+        "content/checklists/verft.md": item("Verftsliste", CHECKLIST, phase="late", teaser="1")})
+    assert errors_of(hub) == []
+
+
+def test_the_teaser_holds_nothing_defined_after_the_cut(make_hub) -> None:
+    body = """\
+[TOC]
+
+Første avsnitt viser [rapporten][r] om ECDIS, og en fotnote[^1].
+
+<!-- more -->
+
+## Hemmelig kapittel om marginer
+
+Her står det lukkede.
+
+[r]: https://hemmelig.example/rapport.pdf
+*[ECDIS]: Elektronisk kartsystem med hemmelig forklaring
+[^1]: Fotnoten med den lukkede kilden.
+"""
+    hub = make_hub(files={"content/articles/lukket.md": item("Lukket", body, phase="late")})
+    build(BuildOptions(root=hub.root))
+    public = (hub.root / "output/articles/lukket/index.html").read_text("utf-8")
+    for hidden in ("hemmelig.example", "hemmelig forklaring", "Hemmelig kapittel",
+                   "lukkede kilden"):
+        assert hidden not in public, hidden
+    assert "Første avsnitt viser" in public
+    unlocked = next((hub.root / "output/unlocked").glob("*/lukket/index.html")).read_text("utf-8")
+    assert "https://hemmelig.example/rapport.pdf" in unlocked and "hemmelig forklaring" in unlocked
+    assert errors_of(hub) == []
+
+
+def test_no_false_alarms_for_shared_sentences_footnotes_or_images_after_the_cut(make_hub) -> None:
+    shared = "Denne setningen står både i en åpen og i en lukket artikkel."
+    gated = f"""\
+Første avsnitt er offentlig.
+
+<!-- more -->
+
+{shared}
+
+![Kart over broen](kart.png)
+
+Se kilden[^1].
+
+[^1]: Se årsrapporten for 2025.
+"""
+    hub = make_hub(files={
+        "content/articles/lukket/index.md": item("Lukket", gated, phase="late"),
+        "content/articles/lukket/kart.png": b"\x89PNG fake image bytes",
+        "content/articles/apen.md": item("Åpen", f"Innledning.\n\n{shared}\n"),
+    })
+    assert errors_of(hub) == []
+    assert not (hub.root / "output/articles/lukket/kart.png").exists()  # not public
+    build(BuildOptions(root=hub.root, strict=True))  # --strict sees no broken link either

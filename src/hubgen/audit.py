@@ -3,11 +3,14 @@
 It reads the built site as a visitor or a crawler could (every file outside /unlocked/, whatever its
 type: HTML, XML, JSON, JS, TXT, compressed search-index fragments) and looks for
 
-- any sentence of a gated body beyond its public teaser,
-- the name or the bytes of a gated download,
+- every text of a gated body beyond its public teaser: each sentence, and each list item, table
+  cell, heading and checklist item however short (from MIN_CHARS), unless the site publishes the
+  same words legitimately (an open item, a teaser, a title or summary, the theme's own words);
+- the name or the bytes of a gated download;
 - in strict mode, the item's unlock token;
 
-and checks that no sitemap, feed or search file lists an /unlocked/ address at all.
+and checks that no sitemap, feed or search file lists an /unlocked/ address at all. All texts are
+found in one pass over each file (Aho-Corasick), so the audit stays linear in the site's size.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import ahocorasick
+
 from hubgen.config import Config
 from hubgen.errors import Problem
 from hubgen.gating.gate import Gate
@@ -27,10 +32,11 @@ from hubgen.model import Item
 from hubgen.render.markdown import Rendered, html_to_text
 from hubgen.sources import HubFiles
 
-MIN_WORDS = 6  # shorter sentences ("Les mer.") can appear anywhere by chance
+MIN_CHARS = 12  # and two words: shorter texts ("Ja", "Les mer") say nothing of the body
 _TAG = re.compile(r"<[^>]*>")
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
-_BLOCK = re.compile(r"</(?:p|li|h[1-6]|td|th|dd|dt|blockquote|pre|figcaption)>", re.I)
+_BLOCK = re.compile(r"</?(?:p|li|h[1-6]|td|th|dd|dt|blockquote|pre|figcaption|label|div|"
+                    r"section|ul|ol|table|tr|details|summary)\b[^>]*>", re.I)
 UNLOCKED_ADDRESS = re.compile(rb"/unlocked/[0-9a-f]{8,}")
 LISTING_FILES = re.compile(r"(^|/)(sitemap\.xml|robots\.txt|feed\.xml|[^/]*\.json)$|^pagefind/")
 
@@ -39,14 +45,19 @@ def fold(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def sentences(fragment: str) -> set[str]:
-    """The sentences of an HTML fragment worth looking for, folded."""
+def _worth_finding(text: str) -> bool:
+    return len(text) >= MIN_CHARS and " " in text
+
+
+def texts(fragment: str) -> set[str]:
+    """The texts of an HTML fragment worth looking for, folded: each block's text (a paragraph,
+    a list or checklist item, a cell, a heading) and each sentence in it."""
     found: set[str] = set()
     for block in _BLOCK.split(fragment):
-        text = html_to_text(block)
-        for sentence in _SENTENCE_END.split(text):
-            if len(sentence.split()) >= MIN_WORDS:
-                found.add(fold(sentence))
+        text = fold(html_to_text(block))
+        if _worth_finding(text):
+            found.add(text)
+        found.update(s for s in _SENTENCE_END.split(text) if _worth_finding(s))
     return found
 
 
@@ -55,30 +66,72 @@ class Secret:
     """What must stay out of public files for one gated item."""
 
     item: Item
-    sentences: frozenset[str]
+    texts: frozenset[str]
     download_name: str | None
     download_hash: str | None
     token: str | None
 
 
+def public_words(item: Item, body: Rendered) -> str:
+    """What the site publishes of an item on purpose, folded: title, summary, and the whole
+    body of an open item or the teaser (and an e-book's chapter headings) of a gated one."""
+    shown = [item.title, item.summary]
+    if not item.gated:
+        shown.append(html_to_text(body.html))
+    else:
+        shown.append(html_to_text(body.teaser_html))
+        if item.type == "ebook":  # "what you will learn": its level-2 headings are public
+            shown.extend(h.text for h in body.headings if h.level == 2)
+    return fold(" \n ".join(shown))
+
+
 def secrets_of(config: Config, gate: Gate, items: Iterable[Item],
-               rendered: Mapping[str, Rendered]) -> list[Secret]:
+               rendered: Mapping[str, Rendered], published: Iterable[str] = ()) -> list[Secret]:
+    """The secrets of every gated item. `published`: other words the site shows on purpose (the
+    theme's messages, labels); a hidden text that the site publishes anyway is no leak."""
     files = HubFiles(config.root)
+    items = list(items)
+    corpus = [public_words(item, rendered[item.id]) for item in items]
+    corpus.extend(fold(text) for text in published)
+    hidden: dict[str, set[str]] = {}
+    for item in items:
+        if item.gated:
+            body = rendered[item.id]
+            hidden[item.id] = texts(body.html) - texts(body.teaser_html)
+    everyone = _Finder({text for found in hidden.values() for text in found})
+    shown = {text for words in corpus for text in everyone.find(words)}
     out = []
     for item in items:
         if not item.gated:
             continue
-        body = rendered[item.id]
-        public = sentences(body.teaser_html) | {fold(h.text) for h in body.headings}
-        public |= {fold(item.title), fold(item.summary)}
-        hidden = frozenset(s for s in sentences(body.rest_html) if s not in public)
-        digest = None
-        if item.download:
-            path = config.root / item.source.parent / item.download
-            digest = _file_hash(files.vet(path))
+        digest = _file_hash(files.vet(config.root / item.source.parent / item.download)) \
+            if item.download else None
         token = gate.token(item) if gate.mode == "strict" else None
-        out.append(Secret(item, hidden, item.download, digest, token))
+        out.append(Secret(item, frozenset(hidden[item.id] - shown), item.download, digest, token))
     return out
+
+
+class _Finder:
+    """Every text of a set that occurs, on word boundaries, in a text: one pass (Aho-Corasick)."""
+
+    def __init__(self, wanted: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for text in wanted:
+            self._automaton.add_word(text, text)
+        self._empty = len(self._automaton) == 0
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> set[str]:
+        if self._empty:
+            return set()
+        found = set()
+        for end, word in self._automaton.iter(text):
+            start = end - len(word) + 1
+            if (start == 0 or not text[start - 1].isalnum()) and \
+                    (end + 1 == len(text) or not text[end + 1].isalnum()):
+                found.add(word)
+        return found
 
 
 def _file_hash(path: Path) -> str:
@@ -107,6 +160,15 @@ def audit_files(files: Mapping[str, bytes], secrets: list[Secret]) -> list[Probl
     """Every leak found in the public files, naming the file and the item."""
     problems: list[Problem] = []
     hashes = {s.download_hash: s for s in secrets if s.download_hash}
+    owners: dict[str, list[Secret]] = {}
+    for secret in secrets:
+        for text in secret.texts:
+            owners.setdefault(text, []).append(secret)
+    words = _Finder(owners)
+    marks = {mark: (secret, what) for secret in secrets for mark, what in (
+        (secret.download_name, "names the gated download"), (secret.token, "holds the token"))
+        if mark}
+    raw_marks = _Raw(marks)
     for path, data in sorted(files.items()):
         if path.startswith("unlocked/"):
             continue
@@ -117,20 +179,37 @@ def audit_files(files: Mapping[str, bytes], secrets: list[Secret]) -> list[Probl
         if digest in hashes:
             item = hashes[digest].item
             problems.append(Problem(path, f"is the gated download of {item.source.as_posix()}"))
-        text = readable(data)
+        leaked: dict[str, list[str]] = {}
+        for text in words.find(readable(data)):
+            for secret in owners[text]:
+                leaked.setdefault(secret.item.source.as_posix(), []).append(text)
+        for where, found in sorted(leaked.items()):
+            found.sort()
+            problems.append(Problem(path, f"holds gated text of {where}: \"{found[0][:80]}\""
+                                    + (f" (+{len(found) - 1} more)" if len(found) > 1 else "")))
         raw = _maybe_gunzip(data).decode("utf-8", errors="replace")
-        for secret in secrets:
+        for mark in sorted(raw_marks.find(raw)):
+            secret, what = marks[mark]
             where = secret.item.source.as_posix()
-            leaked = sorted(s for s in secret.sentences if s in text)
-            if leaked:
-                problems.append(Problem(path, f"holds gated text of {where}: \"{leaked[0][:80]}\""
-                                        + (f" (+{len(leaked) - 1} more)" if len(leaked) > 1 else "")))
-            if secret.download_name and secret.download_name in raw:
-                problems.append(Problem(path, f"names the gated download '{secret.download_name}'"
-                                        f" of {where}"))
-            if secret.token and secret.token in raw:
-                problems.append(Problem(path, f"holds the unlock token of {where} (strict mode)"))
+            problems.append(Problem(path, f"names the gated download '{mark}' of {where}"
+                                    if what.startswith("names") else
+                                    f"holds the unlock token of {where} (strict mode)"))
     return problems
+
+
+class _Raw:
+    """Every mark (a file name, a token) that occurs anywhere in a text, in one pass."""
+
+    def __init__(self, marks: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for mark in marks:
+            self._automaton.add_word(mark, mark)
+        self._empty = len(self._automaton) == 0
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> set[str]:
+        return set() if self._empty else {mark for _, mark in self._automaton.iter(text)}
 
 
 def _maybe_gunzip(data: bytes) -> bytes:

@@ -27,7 +27,7 @@ from hubgen.output.writer import Output, Staging, check_target
 from hubgen.parallel import release_memory
 from hubgen.render import search
 from hubgen.render.bodies import Bodies, render_bodies
-from hubgen.render.links import check_links
+from hubgen.render.links import check_links, unlocked_also
 from hubgen.render.markdown import Rendered
 from hubgen.render.site import (
     OutsideScope,
@@ -178,7 +178,7 @@ def _make(options: BuildOptions, inputs: Inputs, state: BuildState, plan: BodyPl
                                                   staging)
         if options.strict:
             with stages.stage("links"):
-                _check_links(loaded.hub, [*files, *index], config)
+                _check_links(loaded.hub, [*files, *index], config, loaded.gate)
         with stages.stage("write"):
             staging.commit()
     rendering = Rendering((*files, *index), pages, record)
@@ -243,10 +243,10 @@ def _without_bodies(hub: Hub) -> Hub:
                    held_back=tuple(replace(item, body="") for item in hub.held_back))
 
 
-def _check_links(hub: Hub, files: tuple[Output, ...] | list[Output], config: Config) -> None:
+def _check_links(hub: Hub, files: list[Output], config: Config, gate: Gate) -> None:
     broken = check_links([*hub.items, *hub.pages],
                          [(o.path, o.read() if o.path.endswith(".html") else None) for o in files],
-                         config.base_path)
+                         config.base_path, unlocked_also(gate))
     if broken:
         raise BuildFailed(sorted(broken, key=str))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from hubgen.audit import audit_files, lint_form, read_tree, secrets_of
 from hubgen.build import BuildOptions, build
 from hubgen.errors import BuildFailed, Problem
-from hubgen.render.links import check_links
+from hubgen.render.links import check_links, unlocked_also
 
 
 def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> list[Problem]:
@@ -26,10 +26,14 @@ def run_check(root: Path, base_url: str | None = None, dev: bool = False) -> lis
             return failed.problems
         assert result.hub is not None  # a check never reuses an earlier build
         files = read_tree(out)
-        secrets = secrets_of(result.config, result.gate, result.hub.items, result.rendered)
+        config = result.config
+        published = [*(result.messages or {}).values(), config.title, config.description,
+                     *(p.label for p in config.personas), *(p.label for p in config.phases),
+                     *(t.label for t in result.hub.topics)]
+        secrets = secrets_of(config, result.gate, result.hub.items, result.rendered, published)
         links = check_links([*result.hub.items, *result.hub.pages],
                             [(path, data) for path, data in files.items()],
-                            result.config.base_path)
+                            config.base_path, also=unlocked_also(result.gate))
         problems = [*result.warnings, *links, *audit_files(files, secrets),
                     *lint_form(result.config, files)]
     return sorted(problems, key=lambda p: (p.warning, p.path, p.line or 0, p.message))

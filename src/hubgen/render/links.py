@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
 from hubgen.errors import Problem
+from hubgen.gating.gate import Gate
 from hubgen.model import Item, PlainPage
 
 # [text](target "title"), ![alt](target), <a href="target">, <img src="target">, reference links.
 _MD_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
 _HTML_LINK = re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""")
-_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+# A reference definition ([id]: target); a footnote's ([^1]: text) has no target.
+_REF_DEF = re.compile(r"^\s{0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -60,14 +62,27 @@ def exists(site_path: str, files: set[str]) -> bool:
     return index in files
 
 
-def check_content_links(entries: Iterable[Item | PlainPage], files: set[str]) -> list[Problem]:
+Also = Callable[[Item | PlainPage], list[str]]
+
+
+def unlocked_also(gate: Gate) -> Also:
+    """A gated item's page is published at its unlocked address too, with the files that the
+    part after the cut shows."""
+    def also(entry: Item | PlainPage) -> list[str]:
+        return [gate.unlocked_url(entry)] if isinstance(entry, Item) and entry.gated else []
+    return also
+
+
+def check_content_links(entries: Iterable[Item | PlainPage], files: set[str],
+                        also: Also = lambda entry: []) -> list[Problem]:
+    """`also`: the other addresses an entry's page is published at (a gated item's unlocked
+    page shows the images after its cut); a relative link must lead somewhere from one of them."""
     problems = []
     for entry in entries:
         for target, line in content_links(entry.body, entry.body_line):
             if not is_internal(target):
                 continue
-            site_path = resolve(target, entry.url)
-            if not exists(site_path, files):
+            if not any(exists(resolve(target, url), files) for url in [entry.url, *also(entry)]):
                 problems.append(Problem(
                     entry.source.as_posix(), f"broken link to {target}", line,
                     "no page or file of the site has that address; check the spelling, or link "
@@ -116,12 +131,12 @@ def check_page_links(pages: dict[str, bytes], files: set[str], base_path: str,
 
 
 def check_links(entries: Iterable[Item | PlainPage], outputs: Iterable[tuple[str, bytes | None]],
-                base_path: str = "") -> list[Problem]:
+                base_path: str = "", also: Also = lambda entry: []) -> list[Problem]:
     """Content links at their source line, then theme links at their page; each once."""
     listed = list(outputs)
     files = {path for path, _ in listed}
     entries = list(entries)
-    problems = check_content_links(entries, files)
+    problems = check_content_links(entries, files, also)
     from_content = {p.message for p in problems}
     pages = {path: data for path, data in listed if data is not None and path.endswith(".html")}
     for problem in check_page_links(pages, files, base_path, ignore=("/_hubgen/",)):

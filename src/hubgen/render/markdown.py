@@ -23,7 +23,7 @@ from hubgen.model import Heading
 
 MORE = "<!-- more -->"
 # Bump when rendering changes in a way that must invalidate cached renders.
-RENDER_VERSION = "5"
+RENDER_VERSION = "6"
 
 _EXTRA_TAGS = {"input", "label", "figure", "figcaption", "details", "summary", "mark", "kbd",
                "sup", "sub", "abbr", "dl", "dt", "dd", "del", "ins", "s", "section"}
@@ -51,24 +51,18 @@ _ATTRIBUTES: dict[str, set[str]] = {
 
 @dataclass(frozen=True)
 class Rendered:
-    teaser_html: str  # what a gated item shows publicly (its first blocks)
-    rest_html: str  # the body after the teaser: never in a public file of a gated item
+    teaser_html: str  # what a gated item shows publicly: its first blocks, as if alone
+    html: str  # the whole body: never in a public file of a gated item
     headings: tuple[Heading, ...]
     words: int = 0  # of the whole body, for the reading time
 
-    @property
-    def html(self) -> str:
-        """The whole body. The cut lies between top-level blocks, so the two cleaned halves
-        together are the cleaned whole."""
-        return self.teaser_html + self.rest_html
-
     def to_json(self) -> dict[str, object]:
-        return {"teaser": self.teaser_html, "rest": self.rest_html, "words": self.words,
+        return {"teaser": self.teaser_html, "html": self.html, "words": self.words,
                 "headings": [[h.level, h.text, h.anchor] for h in self.headings]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Rendered:
-        return cls(data["teaser"], data["rest"],
+        return cls(data["teaser"], data["html"],
                    tuple(Heading(int(level), text, anchor)
                          for level, text, anchor in data["headings"]), int(data["words"]))
 
@@ -109,13 +103,21 @@ class _TeaserCut(Treeprocessor):
     """Marks where a gated item's public teaser ends, among the top-level blocks.
 
     At `<!-- more -->` if the body has one; else after `paragraphs` paragraphs; never after the
-    last block, so a gated body no longer than its teaser still keeps its end back.
+    last block, so a gated body no longer than its teaser still keeps its end back. With
+    `counting` set it only counts the top-level blocks (see _teaser_alone).
     """
 
     paragraphs = 2  # set per document by render_markdown
+    counting = False
+    cut = 0  # where the last document was cut, among its top-level blocks
+    blocks = 0  # how many top-level blocks it had (the footnotes left out)
+    more = False  # it was cut at <!-- more -->
 
     def run(self, root: etree.Element) -> None:
-        blocks = list(root)
+        blocks = [b for b in root if b.get("class") != "footnote"]
+        self.blocks = len(blocks)
+        if self.counting:
+            return
         stash = self.md.htmlStash.rawHtmlBlocks
         more = by_count = None
         seen = 0
@@ -134,7 +136,8 @@ class _TeaserCut(Treeprocessor):
             cut = 0
         else:
             cut = len(blocks) if by_count is None else by_count
-        root.insert(min(cut, max(len(blocks) - 1, 0)), etree.Element("hubgen-teaser-cut"))
+        self.more, self.cut = more is not None, min(cut, max(len(root) - 1, 0))
+        root.insert(self.cut, etree.Element("hubgen-teaser-cut"))
 
 
 class _HubgenExtension(Extension):
@@ -183,17 +186,56 @@ def _flatten(tokens: list[dict[str, object]]) -> list[Heading]:
 def render_markdown(source: str, teaser: int, safe: bool = True) -> Rendered:
     """Render an item's body; `teaser` is how many paragraphs its public teaser keeps."""
     md = _converter()
-    md.reset()
-    cutter = md.treeprocessors["hubgen_teaser"]
-    assert isinstance(cutter, _TeaserCut)
-    cutter.paragraphs = teaser
+    cutter = _cutter(md, teaser, counting=False)
     raw = md.convert(source)
     headings = tuple(_flatten(getattr(md, "toc_tokens", [])))
     teaser_raw, _, rest_raw = raw.partition(CUT)
     clean = sanitize if safe else _strip_more
-    teaser_html, rest_html = clean(teaser_raw), clean(rest_raw)
-    words = len(html_to_text(teaser_html + rest_html).split())
-    return Rendered(teaser_html, rest_html, headings, words)
+    html = clean(teaser_raw) + clean(rest_raw)
+    if _REACHES_BACK.search(source) and cutter.cut < cutter.blocks:
+        # A link reference, an abbreviation, a footnote or [TOC] would bring what lies after
+        # the cut into the teaser: the teaser is the Markdown before the cut, rendered alone.
+        teaser_raw = _teaser_alone(md, source, cutter.cut, cutter.more)
+    teaser_html = clean(teaser_raw)
+    return Rendered(teaser_html, html, headings, len(html_to_text(html).split()))
+
+
+# Markdown that reaches back across the cut: definitions ([id]: url, [^1]: text, *[ABBR]: text),
+# which apply to the whole document wherever they stand, and [TOC], which lists every heading.
+_REACHES_BACK = re.compile(r"^ {0,3}(?:\[[^\]\n]+\]:|\*\[[^\]\n]*\] ?:)|\[TOC\]", re.M)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _cutter(md: markdown.Markdown, teaser: int, counting: bool) -> _TeaserCut:
+    md.reset()
+    cutter = md.treeprocessors["hubgen_teaser"]
+    assert isinstance(cutter, _TeaserCut)
+    cutter.paragraphs, cutter.counting = teaser, counting
+    return cutter
+
+
+def _teaser_alone(md: markdown.Markdown, source: str, cut: int, more: bool) -> str:
+    """The teaser rendered from the Markdown before the cut alone: the lines before `<!-- more
+    -->`, or the shortest run of whole blocks (up to a blank line outside code) that renders to
+    the `cut` blocks the teaser holds."""
+    lines = source.split("\n")
+    fenced, ends = False, []
+    for number, line in enumerate(lines):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and more and line.strip() == MORE:
+            ends = [number]
+            break
+        elif not fenced and not line.strip():
+            ends.append(number)
+    for end in ends:
+        prefix = "\n".join(lines[:end])
+        counter = _cutter(md, 0, counting=True)
+        md.convert(prefix)
+        if more or counter.blocks >= cut:
+            _cutter(md, 0, counting=True)
+            return md.convert(prefix)
+    return ""
 
 
 def _strip_more(fragment: str) -> str:
