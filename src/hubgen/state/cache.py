@@ -1,13 +1,19 @@
-"""The persistent build cache under the hub's .hubgen/ folder (safe to delete at any time).
+"""The persistent build cache under the hub's .hubgen/ folder (safe to delete at any time): a
+small key-value store in SQLite, entries grouped by kind. Only state/ uses it.
 
-Three kinds of entries, each keyed by a hash of everything that goes into it, so a stale entry is
-never found rather than having to be invalidated:
+Entries keyed by a hash of everything that goes into them, so a stale one is never found rather
+than having to be invalidated (stores.py, inputs.py):
 
 - `source`: a content file's parsed front matter and body, keyed by the file's bytes;
 - `markdown`: a rendered body, keyed by its Markdown, teaser, options and hubgen's version;
-- `page`: the fingerprint of everything a built page was made from (template chain, config,
-  messages, its context), with the hash of the bytes it produced. A page whose fingerprint is
-  unchanged is taken from the previous output instead of being rendered again.
+- `filehash`: a content file's hash, keyed by its path, size, time and inode.
+
+Records of the last build into one output folder (records.py, buildstate.py), one kind per
+folder, replaced by each build:
+
+- `build:<folder>`: what the last build read, its files with their stamps, its hub;
+- `page:<folder>`: each page's key and the stamp of the file it left;
+- `search:<folder>`: the key of the search index and its files' stamps.
 
 The cache is an optimisation only: with `--no-cache`, or after deleting .hubgen/, the build gives
 byte-identical output.
