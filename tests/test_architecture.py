@@ -100,7 +100,7 @@ def test_no_import_cycles() -> None:
 
     def visit(node: str, trail: list[str]) -> None:
         if node in trail:
-            cycles.append(trail[trail.index(node):] + [node])
+            cycles.append([*trail[trail.index(node):], node])
             return
         for target in graph.get(node, ()):
             visit(target, [*trail, node])
