@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from golden import GOLDEN, HASHES, build_example, split  # noqa: E402
+from golden import GOLDEN, HASHES, build_example, split
 
 
 def main() -> int:
